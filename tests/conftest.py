@@ -1,0 +1,58 @@
+"""Shared fixtures: generated tiny test models and the real-model hook."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import custom_components.chatterbox  # noqa: F401  # found before the plugin's testing_config
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATOR = ROOT / "scripts" / "make_test_models.py"
+MODEL_CACHE = Path(os.environ.get("CHATTERBOX_CACHE", Path.home() / ".cache" / "chatterbox"))
+REAL_MODELS_ENV = "CHATTERBOX_TEST_MODELS"
+
+
+def _load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_test_models", GENERATOR)
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def test_models() -> Path:
+    """Tiny real models from scripts/make_test_models.py, made once per generator version."""
+    digest = hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:12]
+    target = MODEL_CACHE / f"test-models-{digest}"
+    if not (target / ".complete").exists():
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        _load_generator().make_test_models(partial)
+        (partial / ".complete").touch()
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def real_models() -> Path:
+    """Real models for accuracy tests, or a skip that says how to provide them."""
+    value = os.environ.get(REAL_MODELS_ENV)
+    if not value:
+        pytest.skip(
+            f"accuracy test needs real models: set {REAL_MODELS_ENV} to a directory filled by "
+            "scripts/fetch-models"
+        )
+    path = Path(value)
+    if not path.is_dir():
+        pytest.skip(f"{REAL_MODELS_ENV}={value} is not a directory")
+    return path
