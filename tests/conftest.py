@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import tqdm
 
 import custom_components.chatterbox  # noqa: F401  # found before the plugin's testing_config
 
@@ -17,6 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "scripts" / "make_test_models.py"
 MODEL_CACHE = Path(os.environ.get("CHATTERBOX_CACHE", Path.home() / ".cache" / "chatterbox"))
 REAL_MODELS_ENV = "CHATTERBOX_TEST_MODELS"
+
+# faster-whisper creates tqdm bars even when disabled; tqdm's monitor thread would outlive a
+# test and trip the HA plugin's lingering-thread check.
+tqdm.tqdm.monitor_interval = 0
 
 
 def _load_generator() -> ModuleType:

@@ -1,0 +1,1 @@
+"""Chatterbox: Home Assistant integration for the Chatterbox voice server."""
