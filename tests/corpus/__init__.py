@@ -1,0 +1,34 @@
+"""Spoken Assist commands (WAV) with their transcripts, made by scripts/make-corpus."""
+
+from __future__ import annotations
+
+import json
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+CORPUS_DIR = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One corpus entry: 16 kHz mono 16-bit PCM and what was said."""
+
+    id: str
+    path: Path
+    text: str
+    trailing_silence: float
+
+    def pcm(self) -> bytes:
+        """The clip's raw PCM frames."""
+        with wave.open(str(self.path), "rb") as wav:
+            return wav.readframes(wav.getnframes())
+
+
+def clips() -> list[Clip]:
+    """Every clip named in transcripts.json, in a stable order."""
+    entries = json.loads((CORPUS_DIR / "transcripts.json").read_text())
+    return [
+        Clip(key, CORPUS_DIR / f"{key}.wav", value["text"], float(value["trailing_silence"]))
+        for key, value in sorted(entries.items())
+    ]
