@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 
 from wyoming.client import AsyncClient
@@ -31,7 +32,7 @@ def run(argv: list[str] | None = None) -> None:
     except (OSError, TimeoutError) as err:
         print(f"chatterbox-describe: {args.uri}: {err or type(err).__name__}", file=sys.stderr)
         raise SystemExit(1) from err
-    print(info.event().data)
+    print(json.dumps(info.event().data))
 
 
 if __name__ == "__main__":
