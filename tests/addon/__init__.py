@@ -1,0 +1,1 @@
+"""Static checks of the add-on and the repository's packaging."""
