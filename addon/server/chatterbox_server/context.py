@@ -1,0 +1,140 @@
+"""What all connections share, loaded before the port opens: engines, Info, limits."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wyoming.event import Event
+
+from .info import build_info
+from .models import VoiceEntry, list_voices, resolve_stt_model
+from .stt import SttEngine, SttOptions
+from .tts import LoadedVoice, TtsEngine, TtsOptions
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class ServerContext:
+    """What every connection shares: the engines, the Info answer and the limits."""
+
+    stt: SttEngine | None
+    tts: TtsEngine | None
+    stt_model: str
+    idle_timeout: float
+    voices: list[VoiceEntry] = field(default_factory=list)
+    info_event: Event = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.refresh_info()
+
+    @property
+    def modes(self) -> list[str]:
+        """The modes that are on: ``stt`` and/or ``tts``."""
+        return [name for name, on in (("stt", self.stt), ("tts", self.tts)) if on is not None]
+
+    def refresh_info(self) -> None:
+        """Rebuild the Info event (e.g. after a voice was downloaded)."""
+        info = build_info(
+            stt_model=self.stt_model if self.stt is not None else None,
+            stt_languages=self.stt.languages if self.stt is not None else (),
+            voices=self.voices if self.tts is not None else None,
+        )
+        self.info_event = info.event()
+
+    def is_installed(self, voice: str) -> bool:
+        """Whether Info lists ``voice`` as installed."""
+        return any(entry.name == voice and entry.installed for entry in self.voices)
+
+    def reload_voices(self) -> None:
+        """Rescan the voices (blocking: run it on a worker thread) and rebuild Info."""
+        if self.tts is not None:
+            self.voices = list_voices(
+                data_dirs=self.tts.data_dirs, download_dir=self.tts.download_dir
+            )
+            self.refresh_info()
+
+    def voice_for_language(self, language: str) -> str | None:
+        """Return an installed voice for ``language`` (``en`` or ``en_US``), default first."""
+        wanted = language.replace("-", "_").lower()
+
+        def matches(entry: VoiceEntry) -> bool:
+            return any(
+                code.lower() == wanted or code.lower().split("_")[0] == wanted
+                for code in entry.languages
+            )
+
+        installed = [entry for entry in self.voices if entry.installed and matches(entry)]
+        default = self.tts.default_name if self.tts is not None else None
+        for entry in installed:
+            if entry.name == default:
+                return entry.name
+        return installed[0].name if installed else None
+
+    def close(self) -> None:
+        """Stop the engines' worker threads."""
+        for engine in (self.stt, self.tts):
+            if engine is not None:
+                engine.close()
+
+
+def load(args: argparse.Namespace) -> ServerContext:
+    """Load what the mode needs (blocking); ``ModelNotFoundError`` if something is missing."""
+    data_dirs = [Path(d) for d in args.data_dir]
+    download_dir = Path(args.download_dir)
+    stt: SttEngine | None = None
+    tts: TtsEngine | None = None
+    try:
+        if args.mode in ("both", "stt"):
+            model_dir = resolve_stt_model(
+                args.stt_model,
+                data_dirs=data_dirs,
+                download_dir=download_dir,
+                local_files_only=args.local_files_only,
+            )
+            stt = SttEngine(
+                model_dir,
+                options=SttOptions(
+                    language=None if args.language in (None, "", "auto") else args.language,
+                    beam_size=args.beam_size,
+                    initial_prompt=args.initial_prompt or None,
+                    vad_filter=args.vad_filter,
+                ),
+                device=args.device,
+                compute_type=args.compute_type,
+                cpu_threads=args.cpu_threads or max(1, (os.cpu_count() or 1) // args.stt_workers),
+                workers=args.stt_workers,
+            )
+        voices: list[VoiceEntry] = []
+        if args.mode in ("both", "tts"):
+            tts = TtsEngine(
+                default_voice=args.tts_voice,
+                default_speaker=args.speaker,
+                data_dirs=data_dirs,
+                download_dir=download_dir,
+                local_files_only=args.local_files_only,
+                options=TtsOptions(
+                    length_scale=args.length_scale,
+                    noise_scale=args.noise_scale,
+                    noise_w_scale=args.noise_w_scale,
+                    sentence_silence=args.sentence_silence,
+                ),
+                max_voices=args.max_voices,
+                workers=args.tts_workers,
+                use_cuda=args.device == "cuda",
+            )
+            default: LoadedVoice = tts.load_default()
+            tts.speaker_for(default, None)  # a bad --speaker fails now, not per request
+            voices = list_voices(data_dirs=tts.data_dirs, download_dir=download_dir)
+    except BaseException:
+        for engine in (stt, tts):
+            if engine is not None:
+                engine.close()
+        raise
+    return ServerContext(
+        stt=stt, tts=tts, stt_model=args.stt_model, idle_timeout=args.idle_timeout, voices=voices
+    )

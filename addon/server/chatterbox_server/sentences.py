@@ -1,0 +1,153 @@
+"""Split text into sentences for speech, from a whole text or from text that arrives in pieces.
+
+A sentence ends at ``!``, ``?``, ``…`` or ``.`` followed by white space (closing quotes and
+brackets stay with the sentence), at CJK full stops, and at line breaks. A ``.`` does not end a
+sentence inside numbers (``3.5``, ``10.30``), in names and addresses (``example.com``), after
+titles (``Dr.``, ``Mr.``), after initials (``J. R. R.``) and after ``e.g.``/``i.e.``; after other
+abbreviations (``etc.``, ``p.m.``, ``U.S.``) it ends one only when the next word is capitalised.
+Runs longer than ``max_chars`` with no sentence end are cut at the last clause boundary
+(``, ; : —``), else at the last space. ``flush`` returns whatever is left when the text ends.
+"""
+
+from __future__ import annotations
+
+import re
+
+DEFAULT_MAX_CHARS = 250
+
+# Abbreviations after which "." never ends a sentence.
+_NEVER_END = frozenset(
+    {
+        *("mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "mt", "ft", "vs", "e.g", "i.e"),
+        *("cf", "approx", "gen", "col", "lt", "sgt", "capt", "rev", "hon", "fig"),
+    }
+)
+# Abbreviations that end a sentence only when the next word is capitalised.
+_MAYBE_END = frozenset(
+    {
+        *("etc", "a.m", "p.m", "am", "pm", "inc", "ltd", "co", "corp"),
+        *("jan", "feb", "mar", "apr", "aug", "sep", "sept", "oct", "nov", "dec"),
+    }
+)
+# Written as escapes: CJK full stop, fullwidth ! and ?; curly quotes, guillemets; en/em dash.
+_CJK_STOPS = "\u3002\uff01\uff1f"
+_CLOSERS = "\"'\u201d\u2019\u00bb)\\]"
+_TERMINATOR = re.compile(f"(?:[.!?\u2026]+|[{_CJK_STOPS}]+)[{_CLOSERS}]*")
+_CLAUSE = re.compile("[,;:\u2014\u2013](?=\\s)|\\s[\u2014\u2013](?=\\s)")
+_OPENERS = "\"'\u201c\u2018\u00ab([\u00bf\u00a1"
+
+
+def _last_word(text: str, end: int) -> str:
+    start = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end), text.rfind("\t", 0, end))
+    return text[start + 1 : end].lstrip(_OPENERS)
+
+
+def _is_abbreviation_end(word: str, following: str) -> bool | None:
+    """Decide a ``word.`` + ``following`` boundary: True/False, or None if more text is needed."""
+    lower = word.lower()
+    if lower in _NEVER_END:
+        return False
+    if len(word) == 1 and word.isalpha() and word.isupper():
+        return False  # an initial
+    if lower in _MAYBE_END or ("." in word and word.replace(".", "").isalpha()):
+        if not following:
+            return None
+        return following[0].isupper()
+    return True
+
+
+class SentenceSplitter:
+    """Incremental splitter: ``add`` text pieces, get complete sentences; ``flush`` at the end."""
+
+    def __init__(self, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+        self.max_chars = max_chars
+        self._buffer = ""
+
+    @property
+    def pending(self) -> str:
+        """Text received but not yet returned as a sentence."""
+        return self._buffer
+
+    def add(self, text: str) -> list[str]:
+        """Add a piece of text and return the sentences it completed."""
+        self._buffer += text
+        sentences: list[str] = []
+        while True:
+            cut = self._find_boundary(self._buffer, final=False)
+            if cut is None:
+                break
+            sentences.extend(split_long(self._buffer[:cut], self.max_chars))
+            self._buffer = self._buffer[cut:]
+        if len(self._buffer) > self.max_chars:
+            # A long run without a sentence end: speak its complete clauses now.
+            head, self._buffer = _cut_run(self._buffer, self.max_chars)
+            sentences.extend(split_long(head, self.max_chars))
+        return [s for s in (s.strip() for s in sentences) if s]
+
+    def flush(self) -> list[str]:
+        """Return the remaining text as sentences and reset."""
+        text, self._buffer = self._buffer, ""
+        sentences: list[str] = []
+        while True:
+            cut = self._find_boundary(text, final=True)
+            if cut is None:
+                break
+            sentences.extend(split_long(text[:cut], self.max_chars))
+            text = text[cut:]
+        sentences.extend(split_long(text, self.max_chars))
+        return [s for s in (s.strip() for s in sentences) if s]
+
+    @staticmethod
+    def _find_boundary(text: str, *, final: bool) -> int | None:  # noqa: PLR0911
+        """Return the end of the first complete sentence in ``text``, or None."""
+        newline = text.find("\n")
+        for match in _TERMINATOR.finditer(text):
+            if 0 <= newline < match.start():
+                return newline + 1
+            end, mark = match.end(), match.group()
+            rest = text[end:]
+            if mark[0] in _CJK_STOPS:
+                return end
+            if not rest:
+                return end if final else None  # "3." may still become "3.5"
+            if not rest[0].isspace():
+                continue  # 3.5, example.com, 10.30
+            if mark[0] != "." or mark.startswith(".."):  # !, ?, ellipsis
+                return end
+            following = rest.lstrip()
+            decision = _is_abbreviation_end(_last_word(text, match.start()), following)
+            if decision is None:
+                return end if final else None
+            if decision:
+                return end
+        if newline >= 0:
+            return newline + 1
+        return None
+
+
+def _cut_run(text: str, max_chars: int) -> tuple[str, str]:
+    """Cut a run longer than ``max_chars`` at a clause boundary, else a space, else hard."""
+    window = text[: max_chars + 1]
+    clauses = [m.end() for m in _CLAUSE.finditer(window)]
+    if clauses and clauses[-1] > max_chars // 4:
+        cut = clauses[-1]
+    else:
+        space = window.rfind(" ")
+        cut = space if space > max_chars // 4 else max_chars
+    return text[:cut], text[cut:]
+
+
+def split_long(sentence: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
+    """Split one sentence longer than ``max_chars`` into clause-sized parts."""
+    parts: list[str] = []
+    while len(sentence) > max_chars:
+        head, sentence = _cut_run(sentence, max_chars)
+        parts.append(head)
+    parts.append(sentence)
+    return parts
+
+
+def split_sentences(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
+    """Split a whole text into sentences."""
+    splitter = SentenceSplitter(max_chars)
+    return [*splitter.add(text), *splitter.flush()]

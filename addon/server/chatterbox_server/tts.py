@@ -1,0 +1,229 @@
+"""Text to speech: Piper voices loaded on demand into an LRU cache, synthesis on worker threads."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from piper import PiperVoice, SynthesisConfig
+
+from .models import VoiceFiles, resolve_voice
+
+_LOGGER = logging.getLogger(__name__)
+
+# espeak-ng (Piper's phonemizer) keeps global state: one phonemization at a time, process-wide.
+# Only that short step is serialized; the ONNX inference of different requests runs in parallel.
+_ESPEAK_LOCK = threading.Lock()
+
+
+class UnknownSpeakerError(ValueError):
+    """The requested speaker is neither a name nor an id of the voice."""
+
+
+@dataclass(frozen=True)
+class TtsOptions:
+    """Synthesis settings from the command line (None: the voice's own default)."""
+
+    length_scale: float | None = None
+    noise_scale: float | None = None
+    noise_w_scale: float | None = None
+    sentence_silence: float = 0.0
+
+
+@dataclass
+class LoadedVoice:
+    """A Piper voice in memory."""
+
+    name: str
+    files: VoiceFiles
+    piper: PiperVoice
+    sample_rate: int = field(init=False)
+    speakers: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sample_rate = int(self.piper.config.sample_rate)
+        self.speakers = dict(self.piper.config.speaker_id_map or {})
+
+    def speaker_id(self, speaker: str | int | None) -> int | None:
+        """Return the id of ``speaker`` (a name or an id); None for the voice's default."""
+        if speaker is None or speaker == "" or self.piper.config.num_speakers <= 1:
+            return None
+        if isinstance(speaker, str) and speaker in self.speakers:
+            return self.speakers[speaker]
+        try:
+            speaker_id = int(speaker)
+        except (TypeError, ValueError):
+            speaker_id = -1
+        if 0 <= speaker_id < self.piper.config.num_speakers:
+            return speaker_id
+        known = ", ".join(self.speakers) or f"0..{self.piper.config.num_speakers - 1}"
+        raise UnknownSpeakerError(f"voice {self.name} has no speaker {speaker!r} (has {known})")
+
+
+def _serialized(phonemize: Callable[[str], list[list[str]]]) -> Callable[[str], list[list[str]]]:
+    @functools.wraps(phonemize)
+    def locked(text: str) -> list[list[str]]:
+        with _ESPEAK_LOCK:
+            return phonemize(text)
+
+    return locked
+
+
+class TtsEngine:
+    """Load voices lazily (LRU of ``max_voices``) and synthesize sentences on worker threads."""
+
+    def __init__(
+        self,
+        *,
+        default_voice: str,
+        default_speaker: str | None,
+        data_dirs: Sequence[Path],
+        download_dir: Path,
+        local_files_only: bool,
+        options: TtsOptions,
+        max_voices: int = 2,
+        workers: int = 2,
+        use_cuda: bool = False,
+    ) -> None:
+        self.default_voice = default_voice
+        self.default_speaker = default_speaker
+        self.data_dirs = list(data_dirs)
+        self.download_dir = download_dir
+        self.local_files_only = local_files_only
+        self.options = options
+        self.max_voices = max(1, max_voices)
+        self.use_cuda = use_cuda
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="tts")
+        self._voices: OrderedDict[str, LoadedVoice] = OrderedDict()
+        self._files: dict[str, VoiceFiles] = {}  # spec -> resolved files
+        self._lock = threading.Lock()
+        self._loading: dict[str, asyncio.Future[LoadedVoice]] = {}
+        self.default_name: str | None = None
+        self.loads = 0  # voices loaded from disk (for logs and tests)
+        self.evictions = 0
+
+    @property
+    def loaded(self) -> list[str]:
+        """Names of the voices in memory, least recently used first."""
+        with self._lock:
+            return list(self._voices)
+
+    def load_default(self) -> LoadedVoice:
+        """Resolve and load the default voice (start-up, blocking); may raise ModelNotFoundError."""
+        voice = self._get(self.default_voice, allow_path=True)
+        self.default_name = voice.name
+        with self._lock:
+            self._files[voice.name] = voice.files  # requests name it without the path
+        if voice.files.onnx.parent not in self.data_dirs:  # its neighbours are voices too
+            self.data_dirs.append(voice.files.onnx.parent)
+        return voice
+
+    async def voice(self, name: str | None) -> LoadedVoice:
+        """Return the voice ``name`` (None: the default), loading it on a worker thread."""
+        spec = name or self.default_voice
+        with self._lock:
+            files = self._files.get(spec)
+            if files is not None and files.name in self._voices:
+                self._voices.move_to_end(files.name)
+                return self._voices[files.name]
+        pending = self._loading.get(spec)
+        if pending is None:
+            loop = asyncio.get_running_loop()
+            pending = loop.run_in_executor(
+                self._executor, self._get, spec, name is None or spec == self.default_voice
+            )
+            self._loading[spec] = pending
+            pending.add_done_callback(lambda _: self._loading.pop(spec, None))
+        return await asyncio.shield(pending)
+
+    def _get(self, spec: str, allow_path: bool) -> LoadedVoice:
+        """Resolve ``spec`` and load it into the cache, evicting the least recently used."""
+        with self._lock:
+            files = self._files.get(spec)
+        if files is None:
+            files = resolve_voice(
+                spec,
+                data_dirs=self.data_dirs,
+                download_dir=self.download_dir,
+                local_files_only=self.local_files_only,
+                allow_path=allow_path,
+            )
+        with self._lock:
+            self._files[spec] = files
+            cached = self._voices.get(files.name)
+            if cached is not None:
+                self._voices.move_to_end(files.name)
+                return cached
+        started = time.perf_counter()
+        piper = PiperVoice.load(files.onnx, files.config, use_cuda=self.use_cuda)
+        piper.phonemize = _serialized(piper.phonemize)  # type: ignore[method-assign,assignment]
+        voice = LoadedVoice(files.name, files, piper)
+        with self._lock:
+            self._voices[files.name] = voice
+            self._voices.move_to_end(files.name)
+            self.loads += 1
+            while len(self._voices) > self.max_voices:
+                evicted, _ = self._voices.popitem(last=False)
+                self.evictions += 1
+                _LOGGER.info("Unloaded voice %s (--max-voices %d)", evicted, self.max_voices)
+        _LOGGER.info(
+            "Loaded voice %s from %s in %.0f ms",
+            files.name,
+            files.onnx,
+            (time.perf_counter() - started) * 1000,
+        )
+        return voice
+
+    def speaker_for(self, voice: LoadedVoice, speaker: str | None) -> int | None:
+        """Resolve the request's speaker, or the configured one for the default voice."""
+        if speaker is None and voice.name == self.default_name:
+            speaker = self.default_speaker
+        return voice.speaker_id(speaker)
+
+    async def synthesize(
+        self,
+        voice: LoadedVoice,
+        text: str,
+        speaker_id: int | None,
+        length_scale: float | None = None,
+    ) -> bytes:
+        """Return 16-bit mono PCM at ``voice.sample_rate`` for ``text`` (one sentence).
+
+        ``length_scale`` overrides ``--length-scale`` for this request.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, self._synthesize, voice, text, speaker_id, length_scale
+        )
+
+    def _synthesize(
+        self,
+        voice: LoadedVoice,
+        text: str,
+        speaker_id: int | None,
+        length_scale: float | None = None,
+    ) -> bytes:
+        config = SynthesisConfig(
+            speaker_id=speaker_id,
+            length_scale=length_scale if length_scale is not None else self.options.length_scale,
+            noise_scale=self.options.noise_scale,
+            noise_w_scale=self.options.noise_w_scale,
+        )
+        parts = [chunk.audio_int16_bytes for chunk in voice.piper.synthesize(text, config)]
+        if parts and self.options.sentence_silence > 0:
+            silence = np.zeros(int(voice.sample_rate * self.options.sentence_silence), np.int16)
+            parts.append(silence.tobytes())
+        return b"".join(parts)
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,62 @@
+"""Fixtures for server tests: the real server on an ephemeral port, test audio, measurements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.support.audio import speech_like
+from tests.support.server import ServerProcess
+
+# Numbers worth reporting (printed at the end of the run and by the tests with -s).
+MEASUREMENTS: dict[str, str] = {}
+
+
+def record(name: str, value: str) -> None:
+    """Keep a measured number for the terminal summary and print it now."""
+    MEASUREMENTS[name] = value
+    print(f"[measure] {name}: {value}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the measured numbers after the test results."""
+    if MEASUREMENTS:
+        terminalreporter.section("chatterbox server measurements")
+        for name, value in MEASUREMENTS.items():
+            terminalreporter.write_line(f"{name}: {value}")
+
+
+@pytest.fixture(scope="session")
+def server(test_models: Path) -> Iterator[ServerProcess]:
+    """The real server (both modes) with the generated test models, shared by the session."""
+    process = ServerProcess(test_models)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def start_server(test_models: Path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start extra servers with other flags; each is stopped at the end of the test."""
+    started: list[ServerProcess] = []
+
+    def start(*extra_args: str, timeout: float = 60) -> ServerProcess:
+        process = ServerProcess(test_models, *extra_args)
+        started.append(process)
+        process.start(timeout)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def speech() -> np.ndarray:
+    """Three seconds of 16 kHz speech-like audio (float32)."""
+    return speech_like(3.0)

@@ -1,0 +1,97 @@
+"""The server in this process, with faults injected: slow engines must not stall the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+from wyoming.server import AsyncTcpServer
+
+from chatterbox_server.__main__ import build_parser
+from chatterbox_server.context import ServerContext, load
+from chatterbox_server.handler import ChatterboxHandler
+from chatterbox_server.server import bound_uri
+from chatterbox_server.stt import SttEngine
+from chatterbox_server.tts import TtsEngine
+from tests.support.audio import to_pcm16
+from tests.support.wyoming_client import synthesize, timed_describe, transcribe
+
+from .conftest import record
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+SLOW = 1.5  # seconds each injected slow model call takes
+
+
+@pytest.fixture
+async def in_process(test_models: Path) -> AsyncIterator[tuple[str, ServerContext]]:
+    args = build_parser().parse_args(
+        [
+            "--uri", "tcp://127.0.0.1:0",
+            "--stt-model", str(test_models / "stt"),
+            "--tts-voice", str(test_models / "tts" / "en_US-test-medium.onnx"),
+            "--data-dir", str(test_models / "tts"),
+            "--local-files-only",
+        ]
+    )  # fmt: skip
+    context = load(args)
+    server = AsyncTcpServer("127.0.0.1", 0)
+    await server.start(partial(ChatterboxHandler, context))
+    try:
+        yield bound_uri(server, args.uri), context
+    finally:
+        await server.stop()
+        while server._handlers:  # noqa: ASYNC110  # let the connections finish
+            await asyncio.sleep(0.01)
+        context.close()
+
+
+async def test_slow_models_do_not_block_describe(
+    in_process: tuple[str, ServerContext],
+    speech,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    uri, _ = in_process
+    real_transcribe, real_synthesize = SttEngine._transcribe, TtsEngine._synthesize
+
+    def slow_transcribe(self: SttEngine, *args: object) -> object:
+        time.sleep(SLOW)  # a fault: a model that takes its time, holding its worker thread
+        return real_transcribe(self, *args)  # type: ignore[arg-type]
+
+    def slow_synthesize(self: TtsEngine, *args: object) -> bytes:
+        time.sleep(SLOW)
+        return real_synthesize(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SttEngine, "_transcribe", slow_transcribe)
+    monkeypatch.setattr(TtsEngine, "_synthesize", slow_synthesize)
+
+    started = time.perf_counter()
+    work = [
+        asyncio.create_task(transcribe(uri, to_pcm16(speech))),
+        asyncio.create_task(transcribe(uri, to_pcm16(speech))),
+        asyncio.create_task(synthesize(uri, "One sentence.")),
+        asyncio.create_task(synthesize(uri, "Another sentence.")),
+    ]
+    await asyncio.sleep(0.3)  # the slow calls are running now
+    describe_ms = []
+    while not all(task.done() for task in work):
+        describe_ms.append((await timed_describe(uri))[1])
+        await asyncio.sleep(0.05)
+    transcripts = [work[0].result(), work[1].result()]
+    elapsed = time.perf_counter() - started
+
+    assert [t.text for t in transcripts] == ["turn on the kitchen light"] * 2
+    assert work[2].result().audio
+    assert work[3].result().audio
+    # Two STT and two TTS workers: all four ran at once, not one after another.
+    assert elapsed < 3 * SLOW
+    assert len(describe_ms) >= 5
+    record(
+        f"Describe ms while 4 requests sit in {SLOW} s model calls (in-process)",
+        f"max {max(describe_ms):.1f} over {len(describe_ms)}",
+    )
+    assert max(describe_ms) < 50 * 4  # loose; on the loop it would be >= 1500

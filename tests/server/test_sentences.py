@@ -1,0 +1,80 @@
+"""The sentence splitter: whole texts and text arriving in pieces."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatterbox_server.sentences import SentenceSplitter, split_long, split_sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hello world. How are you? Fine!", ["Hello world.", "How are you?", "Fine!"]),
+        ("It is 21.5 degrees. Pi is 3.14159.", ["It is 21.5 degrees.", "Pi is 3.14159."]),
+        ("Dr. Smith met Mr. Jones at St. Mary's.", ["Dr. Smith met Mr. Jones at St. Mary's."]),
+        ("Call J. R. R. Tolkien. Now.", ["Call J. R. R. Tolkien.", "Now."]),
+        ("See you at 10:30 p.m. tomorrow.", ["See you at 10:30 p.m. tomorrow."]),
+        ("We left at 5 p.m. Then it rained.", ["We left at 5 p.m.", "Then it rained."]),
+        ("Bring fruit, e.g. apples. Thanks.", ["Bring fruit, e.g. apples.", "Thanks."]),
+        ("Visit example.com today. Bye.", ["Visit example.com today.", "Bye."]),
+        ('He said "Stop." Then he left.', ['He said "Stop."', "Then he left."]),
+        ("Wait... what?! Really.", ["Wait...", "what?!", "Really."]),
+        ("no punctuation at all", ["no punctuation at all"]),
+        ("first line\nsecond line\n\n", ["first line", "second line"]),
+        ("\u4f60\u597d\u3002\u6211\uff01", ["\u4f60\u597d\u3002", "\u6211\uff01"]),  # CJK
+        ("", []),
+        ("   ", []),
+    ],
+)
+def test_split_sentences(text: str, expected: list[str]) -> None:
+    assert split_sentences(text) == expected
+
+
+def test_long_runs_split_at_clauses_then_spaces() -> None:
+    text = ", ".join(f"clause number {i}" for i in range(40))
+    parts = split_sentences(text, max_chars=100)
+    assert len(parts) > 5
+    assert all(len(part) <= 100 for part in parts)
+    assert all(part.endswith(",") for part in parts[:-1])  # cut after a clause
+    assert " ".join(parts) == text
+    words = " ".join(["word"] * 100)
+    parts = split_long(words, 50)
+    assert all(len(part) <= 50 for part in parts)
+    assert " ".join(p.strip() for p in parts) == words
+    assert split_long("x" * 120, 50) == ["x" * 50, "x" * 50, "x" * 20]  # no space at all
+
+
+def test_streaming_word_by_word() -> None:
+    splitter = SentenceSplitter()
+    text = "The time is 3.5 hours. Dr. Who is here. We met at 5 p.m. Bye now"
+    done: list[tuple[str, list[str]]] = []
+    for word in text.split(" "):
+        done.append((word, splitter.add(word + " ")))
+    emitted = {word: sentences for word, sentences in done if sentences}
+    # A sentence is out as soon as the next word shows it ended, not at the end of the text.
+    assert emitted == {
+        "hours.": ["The time is 3.5 hours."],
+        "here.": ["Dr. Who is here."],
+        "Bye": ["We met at 5 p.m."],  # "p.m." needs the next word to decide
+    }
+    assert splitter.flush() == ["Bye now"]
+    assert splitter.flush() == []
+
+
+def test_streaming_decimal_split_across_pieces() -> None:
+    splitter = SentenceSplitter()
+    assert splitter.add("It is 3.") == []
+    assert splitter.add("5 degrees.") == []  # end of input so far: wait for more
+    assert splitter.add(" Next") == ["It is 3.5 degrees."]
+    assert splitter.flush() == ["Next"]
+
+
+def test_streaming_long_run_without_punctuation_is_spoken_early() -> None:
+    splitter = SentenceSplitter(max_chars=60)
+    out: list[str] = []
+    for i in range(30):
+        out += splitter.add(f"item {i}, ")
+    assert out  # clauses came out before the end
+    assert all(len(part) <= 60 for part in out)
+    assert len(splitter.pending) <= 60

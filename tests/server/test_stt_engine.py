@@ -1,0 +1,53 @@
+"""The STT engine in-process: the prompt budget for names/terms and language choice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chatterbox_server.stt import SttEngine, SttOptions
+from tests.support.audio import speech_like
+
+
+@pytest.fixture
+def engine(test_models: Path) -> Iterator[SttEngine]:
+    stt = SttEngine(test_models / "stt", options=SttOptions(initial_prompt="Home Assistant."))
+    yield stt
+    stt.close()
+
+
+def test_hotwords_fit_whisper_prompt_budget(engine: SttEngine) -> None:
+    names = [f"Living room lamp {i}" for i in range(500)]
+    hotwords = engine.hotwords(names, ["thermostat"])
+    assert hotwords is not None
+    assert hotwords.startswith("Living room lamp 0, Living room lamp 1,")
+    used = engine.count_tokens(hotwords) + engine.count_tokens("Home Assistant.")
+    assert used <= engine.prompt_budget == 223
+    assert used > engine.prompt_budget - 25  # filled up, not cut short
+    assert "thermostat" not in hotwords  # names come first
+
+
+def test_hotwords_dedupe_and_skip_junk(engine: SttEngine) -> None:
+    hotwords = engine.hotwords(["Kitchen", "kitchen", "  ", 5], ["Kitchen", "dim"])  # type: ignore[list-item]
+    assert hotwords == "Kitchen, dim"
+    assert engine.hotwords(None, None) is None
+    assert engine.hotwords([], []) is None
+
+
+def test_language_choice(engine: SttEngine) -> None:
+    assert engine.pick_language("en-US") == "en"
+    assert engine.pick_language("de_DE") == "de"
+    assert engine.pick_language("xx") is None  # unknown: the configured default (auto)
+    assert engine.pick_language(None) is None
+
+
+async def test_transcribe_in_worker_thread(engine: SttEngine) -> None:
+    result = await engine.transcribe(speech_like(2.0), names=["kitchen light"])
+    assert result.text == "turn on the kitchen light"
+    assert result.audio_seconds == pytest.approx(2.0)
+    assert result.rtf > 0
+    empty = await engine.transcribe(np.zeros(0, dtype=np.float32))
+    assert empty.text == ""

@@ -1,0 +1,148 @@
+"""Run the real Chatterbox server as a subprocess on an ephemeral port.
+
+Synchronous on purpose (``subprocess.Popen`` and polling): usable from plain pytest and from
+Home Assistant's ``hass`` tests without leaving threads or asyncio tasks behind. Without an
+explicit port the server binds port 0 and ``start`` reads the port it got from its "Ready" log
+line (logged once the port accepts connections), so starting needs no socket in the test
+process (pytest-socket blocks those outside ``socket_enabled``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+HOST = "127.0.0.1"
+LOG_TAIL_LINES = 40
+READY = re.compile(r"Ready: serving .* on tcp://[^:\s]+:(\d+)")
+
+
+def free_port() -> int:
+    """Return a TCP port on the loopback interface that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def server_command(models: Path, port: int, *extra_args: str) -> list[str]:
+    """Return the command line that serves the generated test models on ``port``."""
+    return [
+        sys.executable,
+        "-m",
+        "chatterbox_server",
+        "--uri",
+        f"tcp://{HOST}:{port}",
+        "--stt-model",
+        str(models / "stt"),
+        "--tts-voice",
+        str(models / "tts" / "en_US-test-medium.onnx"),
+        "--data-dir",
+        str(models / "tts"),
+        "--local-files-only",
+        *extra_args,
+    ]
+
+
+class ServerProcess:
+    """The real server in a subprocess; ``start`` returns once its port accepts connections."""
+
+    def __init__(self, models: Path, *extra_args: str, port: int | None = None) -> None:
+        self.host = HOST
+        self.port = port if port is not None else 0  # known after start() when 0
+        self.uri = f"tcp://{self.host}:{self.port}"
+        self.command = server_command(models, self.port, *extra_args)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_dir = tempfile.TemporaryDirectory(prefix="chatterbox-server-")
+        self.log_path = Path(self._log_dir.name) / "server.log"
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        """The running subprocess, if started."""
+        return self._process
+
+    def start(self, timeout: float = 60) -> None:
+        """Start the server and wait until its port accepts connections (its Ready line)."""
+        if self._process is not None:
+            raise RuntimeError("server already started")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                self.command, stdout=log, stderr=subprocess.STDOUT, env=env
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            code = self._process.poll()
+            if code is not None:
+                self._process = None
+                raise RuntimeError(
+                    f"server exited with code {code} before listening:\n{self.log_tail()}"
+                )
+            if match := READY.search(self.log()):
+                self.port = int(match.group(1))
+                self.uri = f"tcp://{self.host}:{self.port}"
+                return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(
+                    f"server did not listen on {self.uri} within {timeout} s:\n{self.log_tail()}"
+                )
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Terminate the server (SIGTERM, then SIGKILL after a grace period)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+    def log(self) -> str:
+        """Everything the server wrote to stdout and stderr so far."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_for_log(self, pattern: str, timeout: float = 10) -> re.Match[str]:
+        """Wait until a log line matches the regular expression ``pattern``; return the match."""
+        deadline = time.monotonic() + timeout
+        while True:
+            matches = list(re.finditer(pattern, self.log()))
+            if matches:
+                return matches[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no log line matches {pattern!r}:\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        """The last ``lines`` lines of the server log."""
+        return "\n".join(self.log().splitlines()[-lines:])
+
+    def __enter__(self) -> ServerProcess:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __del__(self) -> None:
+        self.stop()
