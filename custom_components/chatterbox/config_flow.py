@@ -1,0 +1,311 @@
+"""Config flow: add a Chatterbox server by host and port, from Supervisor, or from zeroconf."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import voluptuous as vol
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import callback
+from homeassistant.data_entry_flow import AbortFlow
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+from homeassistant.helpers.service_info.hassio import HassioServiceInfo
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
+
+from .client import CannotConnect, ChatterboxClient, ChatterboxError, RequestTimeout
+from .const import (
+    CONF_DEFAULT_VOICES,
+    CONF_LENGTH_SCALE,
+    CONF_SEND_NAMES,
+    CONF_STT_LANGUAGE,
+    DEFAULT_PORT,
+    DEFAULT_SEND_NAMES,
+    DOMAIN,
+    MAX_LENGTH_SCALE,
+    MIN_LENGTH_SCALE,
+)
+from .coordinator import ChatterboxConfigEntry
+from .server_info import ServerInfo, VoiceChoice
+
+SERVER_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_HOST): TextSelector(),
+        vol.Required(CONF_PORT, default=DEFAULT_PORT): vol.All(
+            vol.Coerce(int), vol.Range(min=1, max=65535)
+        ),
+    }
+)
+
+
+class NotChatterbox(Exception):
+    """The server answered, but offers no Chatterbox speech-to-text or text-to-speech."""
+
+
+async def _describe(host: str, port: int) -> ServerInfo:
+    """Describe the server; raise CannotConnect or NotChatterbox."""
+    try:
+        info = await ChatterboxClient(host, port).describe()
+    except (CannotConnect, RequestTimeout):
+        raise
+    except ChatterboxError as err:
+        raise NotChatterbox from err
+    if not info.is_chatterbox:
+        raise NotChatterbox
+    return info
+
+
+def _manual_unique_id(host: str, port: int) -> str:
+    """Return the unique id of a server added by hand: where it listens."""
+    return f"{host}:{port}"
+
+
+class ChatterboxConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add a Chatterbox server."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    _host: str
+    _port: int
+    _name: str
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> ChatterboxOptionsFlow:
+        """Return the options flow of an entry."""
+        return ChatterboxOptionsFlow()
+
+    def _entries_at(self, host: str, port: int) -> Iterator[ConfigEntry]:
+        for entry in self._async_current_entries(include_ignore=True):
+            if entry.data.get(CONF_HOST) == host and entry.data.get(CONF_PORT) == port:
+                yield entry
+
+    async def _check(self, user_input: dict[str, Any]) -> tuple[ServerInfo | None, dict[str, str]]:
+        try:
+            info = await _describe(user_input[CONF_HOST], user_input[CONF_PORT])
+        except ChatterboxError:
+            return None, {"base": "cannot_connect"}
+        except NotChatterbox:
+            return None, {"base": "not_chatterbox"}
+        return info, {}
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for host and port; add the server once it answers Describe."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            host, port = user_input[CONF_HOST].strip(), user_input[CONF_PORT]
+            user_input = {CONF_HOST: host, CONF_PORT: port}
+            self._async_abort_entries_match(user_input)
+            info, errors = await self._check(user_input)
+            if info is not None:
+                await self.async_set_unique_id(_manual_unique_id(host, port))
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(title=info.name, data=user_input)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(SERVER_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Move an entry to another host or port."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            host, port = user_input[CONF_HOST].strip(), user_input[CONF_PORT]
+            user_input = {CONF_HOST: host, CONF_PORT: port}
+            if any(other.entry_id != entry.entry_id for other in self._entries_at(host, port)):
+                return self.async_abort(reason="already_configured")
+            info, errors = await self._check(user_input)
+            if info is not None:
+                unique_id = entry.unique_id
+                if unique_id == _manual_unique_id(entry.data[CONF_HOST], entry.data[CONF_PORT]):
+                    unique_id = _manual_unique_id(host, port)
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=unique_id, data_updates=user_input
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                SERVER_SCHEMA, user_input or entry.data
+            ),
+            errors=errors,
+        )
+
+    async def _async_known_server(self, unique_id: str, host: str, port: int) -> None:
+        """Abort when the discovered server is configured; update its address if it moved."""
+        await self.async_set_unique_id(unique_id)
+        self._abort_if_unique_id_configured(updates={CONF_HOST: host, CONF_PORT: port})
+        for entry in self._entries_at(host, port):
+            # Added by hand before: from now on recognise it by its discovery id.
+            self.hass.config_entries.async_update_entry(entry, unique_id=unique_id)
+            raise AbortFlow("already_configured")
+
+    async def async_step_hassio(self, discovery_info: HassioServiceInfo) -> ConfigFlowResult:
+        """Handle a Chatterbox add-on announced by the Supervisor."""
+        uri = urlsplit(discovery_info.config["uri"])
+        if uri.hostname is None or uri.port is None:
+            return self.async_abort(reason="invalid_discovery_info")
+        self._host, self._port, self._name = uri.hostname, uri.port, discovery_info.name
+        await self._async_known_server(discovery_info.uuid, self._host, self._port)
+        self.context.update(
+            {
+                "title_placeholders": {"name": self._name},
+                "configuration_url": f"homeassistant://hassio/addon/{discovery_info.slug}/info",
+            }
+        )
+        return await self.async_step_hassio_confirm()
+
+    async def async_step_hassio_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask before adding the add-on's server."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            info, errors = await self._check({CONF_HOST: self._host, CONF_PORT: self._port})
+            if info is not None:
+                return self.async_create_entry(
+                    title=self._name, data={CONF_HOST: self._host, CONF_PORT: self._port}
+                )
+        return self.async_show_form(
+            step_id="hassio_confirm",
+            description_placeholders={"name": self._name},
+            errors=errors,
+        )
+
+    async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
+        """Handle a Chatterbox server advertised on the network."""
+        if discovery_info.port is None:
+            return self.async_abort(reason="invalid_discovery_info")
+        self._host, self._port = discovery_info.host, discovery_info.port
+        instance = discovery_info.name.removesuffix(f".{discovery_info.type}")
+        await self._async_known_server(instance, self._host, self._port)
+        try:
+            info = await _describe(self._host, self._port)
+        except ChatterboxError:
+            return self.async_abort(reason="cannot_connect")
+        except NotChatterbox:
+            return self.async_abort(reason="not_chatterbox")
+        self._name = info.name
+        self.context["title_placeholders"] = {"name": f"{info.name} ({instance})"}
+        return await self.async_step_zeroconf_confirm()
+
+    async def async_step_zeroconf_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask before adding the advertised server."""
+        if user_input is not None:
+            return self.async_create_entry(
+                title=self._name, data={CONF_HOST: self._host, CONF_PORT: self._port}
+            )
+        self._set_confirm_only()
+        return self.async_show_form(
+            step_id="zeroconf_confirm",
+            description_placeholders={
+                "name": self._name,
+                "host": self._host,
+                "port": str(self._port),
+            },
+        )
+
+
+class ChatterboxOptionsFlow(OptionsFlowWithReload):
+    """Voices, speaking rate, recognition language and home names."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form with the options that apply to what the server offers."""
+        entry: ChatterboxConfigEntry = self.config_entry
+        if entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="not_loaded")
+        info = entry.runtime_data.coordinator.data
+        schema = _options_schema(info)
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            if clash := _language_clash(info, user_input.get(CONF_DEFAULT_VOICES, [])):
+                errors[CONF_DEFAULT_VOICES] = "one_voice_per_language"
+                placeholders["language"] = clash
+            else:
+                kept = {k: v for k, v in entry.options.items() if k not in schema.schema}
+                return self.async_create_entry(data={**kept, **user_input})
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input if user_input is not None else entry.options
+            ),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+
+def _options_schema(info: ServerInfo) -> vol.Schema:
+    fields: dict[vol.Marker, Any] = {}
+    if info.asr is not None:
+        fields[vol.Optional(CONF_STT_LANGUAGE)] = SelectSelector(
+            SelectSelectorConfig(
+                options=info.stt_languages,
+                custom_value=True,
+                mode=SelectSelectorMode.DROPDOWN,
+                sort=True,
+            )
+        )
+        fields[vol.Optional(CONF_SEND_NAMES, default=DEFAULT_SEND_NAMES)] = bool
+    if info.tts is not None:
+        fields[vol.Optional(CONF_DEFAULT_VOICES)] = SelectSelector(
+            SelectSelectorConfig(
+                options=[
+                    SelectOptionDict(value=choice.key, label=_choice_label(info, choice))
+                    for choice in info.voice_choices()
+                ],
+                multiple=True,
+                mode=SelectSelectorMode.DROPDOWN,
+            )
+        )
+        fields[vol.Optional(CONF_LENGTH_SCALE)] = NumberSelector(
+            NumberSelectorConfig(
+                min=MIN_LENGTH_SCALE,
+                max=MAX_LENGTH_SCALE,
+                step=0.05,
+                mode=NumberSelectorMode.BOX,
+            )
+        )
+    return vol.Schema(fields)
+
+
+def _choice_label(info: ServerInfo, choice: VoiceChoice) -> str:
+    voice = info.voice(choice.voice)
+    languages = ", ".join(voice.languages) if voice is not None else ""
+    name = choice.voice if choice.speaker is None else f"{choice.voice} ({choice.speaker})"
+    return f"{name} [{languages}]"
+
+
+def _language_clash(info: ServerInfo, keys: list[str]) -> str | None:
+    """Return a language that two chosen default voices both speak, if any."""
+    taken: set[str] = set()
+    for key in keys:
+        voice = info.voice(VoiceChoice.from_key(key).voice)
+        languages = set(voice.languages) if voice is not None else set()
+        if clash := sorted(languages & taken):
+            return clash[0]
+        taken |= languages
+    return None

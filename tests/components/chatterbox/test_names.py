@@ -1,0 +1,131 @@
+"""Home names for recognition: what is collected, kept fresh, and bounded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import (
+    area_registry as ar,
+)
+from homeassistant.helpers import (
+    entity_registry as er,
+)
+from homeassistant.helpers import (
+    floor_registry as fr,
+)
+
+from custom_components.chatterbox import names as names_module
+from custom_components.chatterbox.names import HomeNames
+
+pytestmark = pytest.mark.usefixtures("core")
+
+
+@pytest.fixture
+def home_names(hass: HomeAssistant) -> Iterator[HomeNames]:
+    """HomeNames following the registries for the length of a test."""
+    names = HomeNames(hass)
+    stop = names.async_start()
+    yield names
+    stop()
+
+
+def _light(hass: HomeAssistant, object_id: str, name: str, aliases: set[str] | None = None) -> str:
+    entry = er.async_get(hass).async_get_or_create(
+        "light", "test", object_id, suggested_object_id=object_id
+    )
+    if aliases:
+        er.async_get(hass).async_update_entity(entry.entity_id, aliases=aliases)
+    hass.states.async_set(entry.entity_id, "off", {"friendly_name": name})
+    return entry.entity_id
+
+
+async def test_collects_floors_areas_and_exposed_entities(
+    hass: HomeAssistant, home_names: HomeNames
+) -> None:
+    """Floors, areas and exposed entities with their aliases; unexposed ones are left out."""
+    fr.async_get(hass).async_create("Ground floor", aliases={"Downstairs"})
+    ar.async_get(hass).async_create("Kitchen", aliases={"Cookhouse"})
+    ceiling = _light(hass, "ceiling", "Ceiling light", {"Big lamp", " "})
+    secret = _light(hass, "secret", "Secret lamp")
+    await hass.async_block_till_done()
+    async_expose_entity(hass, "conversation", ceiling, True)
+    async_expose_entity(hass, "conversation", secret, False)
+
+    assert home_names.async_get() == [
+        "Ground floor",
+        "Downstairs",
+        "Kitchen",
+        "Cookhouse",
+        "Ceiling light",
+        "Big lamp",
+    ]
+
+
+async def test_kept_fresh_and_cached(hass: HomeAssistant, home_names: HomeNames) -> None:
+    """The list is built once and rebuilt only after the home changed."""
+    kitchen = ar.async_get(hass).async_create("Kitchen")
+    assert home_names.async_get() == ["Kitchen"]
+    assert home_names.async_get() == ["Kitchen"]
+    assert home_names.builds == 1
+
+    ar.async_get(hass).async_update(kitchen.id, name="Scullery")
+    await hass.async_block_till_done()
+    assert home_names.async_get() == ["Scullery"]
+
+    fr.async_get(hass).async_create("Attic")
+    await hass.async_block_till_done()
+    assert home_names.async_get() == ["Attic", "Scullery"]
+
+    desk = _light(hass, "desk", "Desk lamp")
+    await hass.async_block_till_done()
+    assert home_names.async_get() == ["Attic", "Scullery", "Desk lamp"]
+
+    hass.states.async_set(desk, "on", {"friendly_name": "Desk lamp"})
+    await hass.async_block_till_done()
+    builds = home_names.builds
+    assert home_names.async_get() == ["Attic", "Scullery", "Desk lamp"]
+    assert home_names.builds == builds  # a state change that keeps the name is no change
+
+    hass.states.async_set(desk, "on", {"friendly_name": "Reading lamp"})
+    await hass.async_block_till_done()
+    assert home_names.async_get() == ["Attic", "Scullery", "Reading lamp"]
+
+    er.async_get(hass).async_update_entity(desk, aliases={"Study light"})
+    await hass.async_block_till_done()
+    assert home_names.async_get() == ["Attic", "Scullery", "Reading lamp", "Study light"]
+
+    async_expose_entity(hass, "conversation", desk, False)
+    assert home_names.async_get() == ["Attic", "Scullery"]
+
+
+async def test_stops_following_changes(hass: HomeAssistant) -> None:
+    """After stop, changes no longer rebuild the list."""
+    names = HomeNames(hass)
+    stop = names.async_start()
+    assert names.async_get() == []
+    stop()
+    ar.async_get(hass).async_create("Garage")
+    await hass.async_block_till_done()
+    assert names.async_get() == []
+
+
+async def test_bounded(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Duplicates (ignoring case), blanks and overlong names go; count and size are capped."""
+    areas = ar.async_get(hass)
+    areas.async_create("Hall", aliases={"hall", "  Hall  ", "x" * 101, "Entrance  way"})
+    for number in range(10):
+        areas.async_create(f"Room {number}")
+    names = HomeNames(hass)
+    listed = names.async_get()
+    assert listed[:2] == ["Hall", "Entrance way"]
+    assert len(listed) == 12
+
+    monkeypatch.setattr(names_module, "MAX_NAMES", 5)
+    assert len(HomeNames(hass).async_get()) == 5
+    monkeypatch.setattr(names_module, "MAX_TOTAL_CHARS", 30)
+    capped = HomeNames(hass).async_get()
+    assert sum(map(len, capped)) <= 30
+    assert capped == ["Hall", "Entrance way", "Room 0", "Room 1"]

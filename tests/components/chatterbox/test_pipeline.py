@@ -1,0 +1,66 @@
+"""An Assist pipeline with Chatterbox speech-to-text and text-to-speech, end to end."""
+
+from __future__ import annotations
+
+import pytest
+from homeassistant.components import assist_pipeline, stt, tts
+from homeassistant.components.assist_pipeline.pipeline import (
+    PipelineEvent,
+    PipelineEventType,
+    async_create_default_pipeline,
+)
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from .audio import chunks, spoken_command
+from .proxy import WyomingProxy
+
+pytestmark = pytest.mark.usefixtures("socket_enabled", "fast_timeouts")
+
+STT_ENTITY = "stt.chatterbox_speech_to_text"
+TTS_ENTITY = "tts.chatterbox_text_to_speech"
+
+
+async def test_pipeline_with_chatterbox(
+    hass: HomeAssistant, proxy: WyomingProxy, proxied_entry: MockConfigEntry
+) -> None:
+    """A pipeline picks both entities; speech goes in, a spoken answer comes out."""
+    assert await async_setup_component(hass, "assist_pipeline", {})
+    pipeline = await async_create_default_pipeline(hass, STT_ENTITY, TTS_ENTITY, "Chatterbox")
+    assert pipeline is not None
+    assert (pipeline.stt_language, pipeline.tts_language) == ("en", "en_US")
+    assert pipeline.tts_voice == "en_US-test-medium"
+
+    events: list[PipelineEvent] = []
+    pcm = await spoken_command(proxy.host, proxy.port)
+    await assist_pipeline.async_pipeline_from_audio_stream(
+        hass,
+        context=Context(),
+        event_callback=events.append,
+        stt_metadata=stt.SpeechMetadata(
+            language="",
+            format=stt.AudioFormats.WAV,
+            codec=stt.AudioCodecs.PCM,
+            bit_rate=stt.AudioBitRates.BITRATE_16,
+            sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
+            channel=stt.AudioChannels.CHANNEL_MONO,
+        ),
+        stt_stream=chunks(pcm),
+        pipeline_id=pipeline.id,
+    )
+    types = [event.type for event in events]
+    assert PipelineEventType.ERROR not in types, events
+    stt_end = next(e for e in events if e.type is PipelineEventType.STT_END)
+    assert stt_end.data is not None
+    assert isinstance(stt_end.data["stt_output"]["text"], str)
+    assert proxy.requests("transcribe")[0].data["language"] == "en"
+
+    tts_end = next(e for e in events if e.type is PipelineEventType.TTS_END)
+    assert tts_end.data is not None
+    stream = tts.async_get_stream(hass, tts_end.data["tts_output"]["token"])
+    assert stream is not None
+    assert stream.extension == "mp3"  # HA converts the WAV with ffmpeg for playback
+    audio = b"".join([chunk async for chunk in stream.async_stream_result()])
+    assert len(audio) > 1000
+    assert proxy.requests("synthesize-start")[0].data["voice"] == {"name": "en_US-test-medium"}
