@@ -159,6 +159,8 @@ class _Connection:
                 reading.cancel()
                 with suppress(asyncio.CancelledError, ChatterboxError):
                     await reading
+            elif not reading.cancelled():
+                reading.exception()  # a read that failed as we were cancelled: mark it seen
 
     async def wait(self, reading: asyncio.Future[Event], seconds: float) -> Event:
         """Return the event of a pending :meth:`read` within ``seconds``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -157,3 +158,15 @@ async def test_default_voice_dir_is_searched_and_new_voices_show_up(
         assert lessac.installed
     finally:
         process.stop()
+
+
+def test_stdio_uri(test_models: Path) -> None:
+    args = server_command(test_models, 0)
+    args[args.index("--uri") + 1] = "stdio://"
+    result = subprocess.run(
+        args, input=b'{"type": "describe"}\n', capture_output=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    header = json.loads(result.stdout.split(b"\n", 1)[0])
+    assert header["type"] == "info"
+    assert b"faster-whisper" in result.stdout

@@ -117,9 +117,11 @@ async def test_streaming_audio_arrives_before_stop(server: ServerProcess) -> Non
     assert result.events[-2:] == ["audio-stop", "synthesize-stopped"]
     assert result.start is not None
     assert result.start.rate == 22050
+    assert result.timings.first_chunk_ms is not None
+    sentence_end = pieces.index("now. ")
     record(
-        "TTS first-chunk ms (streaming, word by word, 20 ms apart)",
-        f"{result.timings.first_chunk_ms:.1f}",
+        "TTS first-chunk ms after sentence 1 was complete (streaming, word by word)",
+        f"{result.timings.first_chunk_ms - result.sent_ms[sentence_end]:.1f}",
     )
     # The trailing "Bye" has no punctuation: flushed on stop.
     server.wait_for_log(rf"tts stream {len(words) + 1} chars, 3 sentences")

@@ -9,6 +9,7 @@ process (pytest-socket blocks those outside ``socket_enabled``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -145,4 +146,5 @@ class ServerProcess:
         self.stop()
 
     def __del__(self) -> None:
-        self.stop()
+        with contextlib.suppress(Exception):  # never leave a server behind, even on errors
+            self.stop()

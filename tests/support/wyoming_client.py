@@ -51,6 +51,7 @@ class Synthesis:
     timings: Timings
     events: list[str] = field(default_factory=list)
     first_chunk_before_stop: bool | None = None
+    sent_ms: list[float] = field(default_factory=list)  # when each text piece was sent
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter((self.start, self.chunks, self.timings))
@@ -252,6 +253,7 @@ async def synthesize_streaming(
         try:
             for piece in pieces:
                 await conn.write_event(SynthesizeChunk(text=piece).event())
+                result.sent_ms.append((time.perf_counter() - started) * 1000)
                 if delay:
                     await asyncio.sleep(delay)
             if send_full_synthesize:

@@ -11,7 +11,7 @@ import sys
 from functools import partial
 from urllib.parse import urlparse
 
-from wyoming.server import AsyncServer, AsyncTcpServer
+from wyoming.server import AsyncServer, AsyncStdioServer, AsyncTcpServer
 
 from .context import ServerContext
 from .discovery import Advertiser
@@ -40,6 +40,10 @@ async def serve(args: argparse.Namespace, context: ServerContext) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    if isinstance(server, AsyncStdioServer):  # one client: stdin/stdout, until EOF
+        _LOGGER.info("Ready: serving %s on stdio://", " and ".join(context.modes))
+        await server.run(partial(ChatterboxHandler, context))
+        return
     await server.start(partial(ChatterboxHandler, context))
     uri = bound_uri(server, args.uri)
     _LOGGER.info("Ready: serving %s on %s", " and ".join(context.modes), uri)
