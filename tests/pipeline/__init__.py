@@ -1,0 +1,1 @@
+"""Assist pipelines in Home Assistant using the Chatterbox integration and the real server."""

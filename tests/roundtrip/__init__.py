@@ -1,0 +1,1 @@
+"""Round trips against the real server over Wyoming, as a satellite does them."""
