@@ -1,0 +1,1 @@
+"""Benchmark Chatterbox against wyoming-faster-whisper and wyoming-piper (run scripts/bench)."""

@@ -1,0 +1,138 @@
+"""Command line of scripts/bench: pick models and workload, run, print, save JSON and PNG."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.report import TRAILING_SILENCE, table
+from bench.run import Config, run
+from bench.servers import SERVERS
+from tests.corpus import Clip, clips
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATOR = ROOT / "scripts" / "make_test_models.py"
+PLOT = Path(__file__).with_name("plot.py")
+
+
+def test_models() -> Path:
+    """The generated test models (the same cache as tests/conftest.py), made if missing."""
+    cache = Path(os.environ.get("CHATTERBOX_CACHE", Path.home() / ".cache" / "chatterbox"))
+    target = cache / f"test-models-{hashlib.sha256(GENERATOR.read_bytes()).hexdigest()[:12]}"
+    if not (target / ".complete").exists():
+        spec = importlib.util.spec_from_file_location("make_test_models", GENERATOR)
+        assert spec
+        assert spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        module.make_test_models(partial)
+        (partial / ".complete").touch()
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+    return target
+
+
+def quick_clips() -> list[Clip]:
+    """Return the clips ending in >= 0.8 s of silence (what the STT goal is measured on)."""
+    return [clip for clip in clips() if clip.trailing_silence >= TRAILING_SILENCE]
+
+
+def parser() -> argparse.ArgumentParser:
+    """Build the argument parser."""
+    p = argparse.ArgumentParser(
+        prog="scripts/bench",
+        description="Benchmark Chatterbox against wyoming-faster-whisper and wyoming-piper "
+        "with the same model files, beam size and threads. Servers run one at a time.",
+    )
+    p.add_argument("--quick", action="store_true", help="5 clips, 1/2 clients, short load (CI)")
+    p.add_argument("--models", type=Path, help="DIR/stt and DIR/tts/*.onnx (default: test models)")
+    p.add_argument("--voice", help="voice name in DIR/tts (default: the test voice or the first)")
+    p.add_argument("--out", type=Path, default=ROOT / "bench-results" / "bench.json")
+    p.add_argument("--png", type=Path, help="latency plot (default: next to --out)")
+    p.add_argument("--peer-python", type=Path, required=True, help="python of the bench venv")
+    p.add_argument(
+        "--chatterbox",
+        type=Path,
+        default=Path(sys.executable).with_name("chatterbox-server"),
+        help="chatterbox-server executable",
+    )
+    p.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS))
+    p.add_argument("--clients", type=int, nargs="+", help="parallel client levels (1 2 4)")
+    p.add_argument("--clips", type=int, help="use only the first N clips")
+    p.add_argument("--pace", type=float, default=1.0, help="x real time; 0 sends unpaced")
+    p.add_argument("--tts-repeats", type=int, help="syntheses per client and level (10)")
+    p.add_argument("--load-seconds", type=float, help="Describe probing under load (10)")
+    p.add_argument("--beam-size", type=int, default=1)
+    p.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 2)
+    p.add_argument("--language", default="en", help="sent in Transcribe ('' for none)")
+    p.add_argument(
+        "--no-vad-filter",
+        dest="vad_filter",
+        action="store_false",
+        help="no Silero VAD filter in either STT server (default: on in both)",
+    )
+    p.add_argument("--sentence-silence", type=float, default=0.2)
+    return p
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    """Build the run configuration; --quick changes only the defaults not given."""
+    chosen = quick_clips() if args.quick else clips()
+    if args.clips:
+        chosen = chosen[: args.clips]
+    return Config(
+        models=(args.models or test_models()).resolve(),
+        peer_python=args.peer_python,
+        chatterbox=args.chatterbox,
+        out_dir=args.out.parent,
+        clips=chosen,
+        voice=args.voice,
+        servers=args.servers,
+        clients=args.clients or ((1, 2) if args.quick else (1, 2, 4)),
+        pace=args.pace,
+        tts_repeats=args.tts_repeats or (3 if args.quick else 10),
+        describe_samples=10 if args.quick else 20,
+        load_seconds=args.load_seconds or (3.0 if args.quick else 10.0),
+        beam_size=args.beam_size,
+        cpu_threads=args.cpu_threads,
+        vad_filter=args.vad_filter,
+        language=args.language or None,
+        sentence_silence=args.sentence_silence,
+        quick=args.quick,
+    )
+
+
+def plot(python: Path, results: Path, png: Path) -> str:
+    """Draw the PNG with the bench venv's matplotlib; return what happened."""
+    done = subprocess.run(
+        [str(python), str(PLOT), str(results), str(png)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode == 0:
+        return f"plot: {png}"
+    return f"no plot ({done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and report; exit 1 when a request failed."""
+    args = parser().parse_args(argv)
+    config = config_from(args)
+    document = asyncio.run(run(config))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(document, indent=1))
+    print(table(document))
+    print(f"\nresults: {args.out}")
+    print(plot(args.peer_python, args.out, args.png or args.out.with_suffix(".png")))
+    return 1 if any(r["errors"] for r in document["servers"].values()) else 0

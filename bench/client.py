@@ -1,0 +1,136 @@
+"""Timed Wyoming requests, made like a satellite would with ``wyoming.client.AsyncTcpClient``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from wyoming.asr import Transcribe, Transcript
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.client import AsyncTcpClient
+from wyoming.error import Error
+from wyoming.event import Event
+from wyoming.info import Describe, Info
+from wyoming.tts import (
+    Synthesize,
+    SynthesizeChunk,
+    SynthesizeStart,
+    SynthesizeStop,
+    SynthesizeStopped,
+)
+
+HOST = "127.0.0.1"
+RATE, WIDTH, CHANNELS = 16000, 2, 1
+CHUNK_SECONDS = 0.02
+CHUNK_BYTES = int(RATE * CHUNK_SECONDS) * WIDTH * CHANNELS
+TIMEOUT = 120.0
+
+
+class RequestError(RuntimeError):
+    """A server answered with an Error event or hung up early."""
+
+
+@dataclass(frozen=True)
+class SttResult:
+    """One transcription: the wait after AudioStop and the text."""
+
+    latency_ms: float
+    text: str
+
+
+@dataclass(frozen=True)
+class TtsResult:
+    """One synthesis: time to the first audio chunk and to the end, from the first event sent."""
+
+    first_audio_ms: float
+    total_ms: float
+    audio_seconds: float
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000
+
+
+async def _read(client: AsyncTcpClient) -> Event:
+    event = await client.read_event()
+    if event is None:
+        raise RequestError("server closed the connection")
+    if Error.is_type(event.type):
+        error = Error.from_event(event)
+        raise RequestError(f"{error.code}: {error.text}")
+    return event
+
+
+async def describe(port: int, limit: float = 10.0) -> tuple[Info, float]:
+    """Connect, ask Describe and return the Info with the round trip in ms.
+
+    The round trip runs from connecting to the whole Info event read (JSON decoded, so a big
+    answer costs the client too), not its conversion to ``Info``.
+    """
+    started = time.perf_counter()
+    async with asyncio.timeout(limit), AsyncTcpClient(HOST, port) as client:
+        await client.write_event(Describe().event())
+        while not Info.is_type((event := await _read(client)).type):
+            pass
+        elapsed = _ms(started)
+    return Info.from_event(event), elapsed
+
+
+async def transcribe(port: int, pcm: bytes, pace: float, language: str | None) -> SttResult:
+    """Stream ``pcm`` (16 kHz mono s16) in 20 ms chunks at ``pace`` x real time (0: unpaced).
+
+    Paced, each chunk leaves once it would have been recorded, as from a microphone.
+
+    The latency is from AudioStop written to Transcript read.
+    """
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(TIMEOUT + len(pcm) / (RATE * WIDTH)):
+        async with AsyncTcpClient(HOST, port) as client:
+            await client.write_event(Transcribe(language=language).event())
+            await client.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
+            began = loop.time()
+            for index, offset in enumerate(range(0, len(pcm), CHUNK_BYTES)):
+                if pace > 0:
+                    due = began + (index + 1) * CHUNK_SECONDS / pace  # once recorded
+                    await asyncio.sleep(max(0.0, due - loop.time()))
+                audio = pcm[offset : offset + CHUNK_BYTES]
+                chunk = AudioChunk(rate=RATE, width=WIDTH, channels=CHANNELS, audio=audio)
+                await client.write_event(chunk.event())
+            await client.write_event(AudioStop().event())
+            stopped = time.perf_counter()
+            while not Transcript.is_type((event := await _read(client)).type):
+                pass
+            return SttResult(_ms(stopped), Transcript.from_event(event).text)
+
+
+async def synthesize(port: int, text: str, *, streaming: bool) -> TtsResult:
+    """Speak ``text`` one-shot (Synthesize) or streamed word by word (SynthesizeStart/Chunk/Stop).
+
+    One-shot ends at AudioStop, streaming at SynthesizeStopped.
+    """
+    async with asyncio.timeout(TIMEOUT), AsyncTcpClient(HOST, port) as client:
+        started = time.perf_counter()
+        if streaming:
+            await client.write_event(SynthesizeStart().event())
+            words = text.split(" ")
+            for index, word in enumerate(words):
+                piece = word if index == len(words) - 1 else f"{word} "
+                await client.write_event(SynthesizeChunk(text=piece).event())
+            await client.write_event(Synthesize(text=text).event())
+            await client.write_event(SynthesizeStop().event())
+        else:
+            await client.write_event(Synthesize(text=text).event())
+        done = SynthesizeStopped if streaming else AudioStop
+        first: float | None = None
+        audio_seconds = 0.0
+        while not done.is_type((event := await _read(client)).type):
+            if AudioChunk.is_type(event.type):
+                if first is None:
+                    first = _ms(started)
+                chunk = AudioChunk.from_event(event)
+                audio_seconds += len(chunk.audio) / (chunk.rate * chunk.width * chunk.channels)
+        total = _ms(started)
+        if first is None:
+            raise RequestError("no audio")
+        return TtsResult(first, total, audio_seconds)

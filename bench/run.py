@@ -1,0 +1,195 @@
+"""Run the whole benchmark: each server in turn, alone on the machine, same workload."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import measure
+from bench.client import synthesize, transcribe
+from bench.report import summarize
+from bench.servers import ROLES, SERVERS, RunningServer, Settings, find_voice
+from tests.corpus import Clip
+
+TTS_TEXT = (
+    "The kitchen light is now on and the heating is set to twenty one degrees. "
+    "Tomorrow will be sunny in the morning, with a light breeze from the west. "
+    "Remember to take the bins out before you go to bed tonight."
+)
+
+
+@dataclass
+class Config:
+    """What to run; the defaults are the full benchmark."""
+
+    models: Path
+    peer_python: Path
+    chatterbox: Path
+    out_dir: Path
+    clips: Sequence[Clip]
+    voice: str | None = None
+    servers: Sequence[str] = SERVERS
+    clients: Sequence[int] = (1, 2, 4)
+    pace: float = 1.0
+    tts_text: str = TTS_TEXT
+    tts_repeats: int = 10
+    describe_samples: int = 20
+    load_seconds: float = 10.0
+    beam_size: int = 1
+    cpu_threads: int = 2
+    vad_filter: bool = True
+    language: str | None = "en"
+    sentence_silence: float = 0.2
+    quick: bool = False
+    log: Any = field(default=sys.stderr)
+
+    def say(self, text: str) -> None:
+        """Progress line on the log stream."""
+        print(f"[bench] {text}", file=self.log, flush=True)
+
+
+def machine() -> dict[str, Any]:
+    """Where the numbers were taken."""
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": model or platform.processor(),
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
+
+
+async def _bench_stt(config: Config, server: RunningServer, result: dict[str, Any]) -> None:
+    cold = await transcribe(server.port, config.clips[0].pcm(), 0, config.language)
+    result["first_stt_ms"] = cold.latency_ms
+    result["stt"] = {}
+    for clients in config.clients:
+        config.say(f"{server.name}: STT, {clients} client(s), {len(config.clips)} clips")
+        records, errors = await measure.stt_level(
+            server.port, config.clips, clients, config.pace, config.language
+        )
+        result["stt"][str(clients)] = records
+        result["errors"] += errors
+
+
+async def _bench_tts(config: Config, server: RunningServer, result: dict[str, Any]) -> None:
+    cold = await synthesize(server.port, config.tts_text, streaming=False)  # may load the voice
+    result["first_tts_ms"] = cold.first_audio_ms
+    modes = ["oneshot", "streaming"] if server.supports_streaming() else ["oneshot"]
+    result["tts"] = {"oneshot": {}, "streaming": None}
+    for mode in modes:
+        result["tts"][mode] = {}
+        for clients in config.clients:
+            config.say(f"{server.name}: TTS {mode}, {clients} client(s)")
+            records, errors = await measure.tts_level(
+                server.port,
+                config.tts_text,
+                clients,
+                config.tts_repeats,
+                streaming=mode == "streaming",
+            )
+            result["tts"][mode][str(clients)] = records
+            result["errors"] += errors
+
+
+async def bench_server(config: Config, settings: Settings, name: str) -> dict[str, Any]:
+    """Start one server, measure everything it serves, stop it."""
+    roles = ROLES[name]
+    server = RunningServer(name, settings, config.out_dir / "logs")
+    result: dict[str, Any] = {
+        "roles": list(roles),
+        "command": server.command,
+        "load_before": os.getloadavg(),
+        "errors": [],
+    }
+    watcher: asyncio.Task[None] | None = None
+    try:
+        config.say(f"{name}: starting")
+        result["start_to_ready_s"] = await server.start()
+        result["version"] = server.version()
+        result["describe_bytes"] = server.info_bytes()
+        result["streaming_tts"] = server.supports_streaming() if "tts" in roles else None
+        config.say(f"{name}: ready in {result['start_to_ready_s']:.2f} s")
+        watcher = asyncio.create_task(server.watch_memory())
+        result["describe"] = {
+            "idle_ms": await measure.describe_idle(server.port, config.describe_samples)
+        }
+        if "stt" in roles:
+            await _bench_stt(config, server, result)
+        if "tts" in roles:
+            await _bench_tts(config, server, result)
+        config.say(f"{name}: Describe under load for {config.load_seconds:g} s")
+        loaded, completed, errors = await measure.describe_loaded(
+            server.port,
+            roles,
+            config.clips,
+            config.tts_text,
+            seconds=config.load_seconds,
+            pace=config.pace,
+            language=config.language,
+        )
+        result["describe"].update(loaded_ms=loaded, load_requests=completed)
+        result["errors"] += errors
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        server.stop()
+        result["peak_rss_mb"] = server.peak_rss_mb
+        result["load_after"] = os.getloadavg()
+        result["log"] = str(server.log_path)
+    return result
+
+
+async def run(config: Config) -> dict[str, Any]:
+    """Benchmark every configured server one after the other; return the results document."""
+    voice = find_voice(config.models, config.voice)
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="chatterbox-bench-") as scratch:
+        settings = Settings(
+            models=config.models,
+            voice=voice,
+            beam_size=config.beam_size,
+            cpu_threads=config.cpu_threads,
+            vad_filter=config.vad_filter,
+            sentence_silence=config.sentence_silence,
+            chatterbox=config.chatterbox,
+            peer_python=config.peer_python,
+            scratch=Path(scratch),
+        )
+        servers = {name: await bench_server(config, settings, name) for name in config.servers}
+    meta = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "duration_s": round(time.time() - started, 1),
+        "machine": machine(),
+        "quick": config.quick,
+        "models": str(config.models),
+        "voice": str(voice),
+        "clips": [clip.id for clip in config.clips],
+        "clients": list(config.clients),
+        "pace": config.pace,
+        "tts_text": config.tts_text,
+        "tts_repeats": config.tts_repeats,
+        "load_seconds": config.load_seconds,
+        "beam_size": config.beam_size,
+        "cpu_threads": config.cpu_threads,
+        "vad_filter": config.vad_filter,
+        "language": config.language,
+        "sentence_silence": config.sentence_silence,
+    }
+    return {"meta": meta, "servers": servers, **summarize(servers)}

@@ -1,0 +1,94 @@
+"""scripts/bench end to end in a reduced form: real Chatterbox and real peers, every metric."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.report import GOALS, PEERS_TOGETHER
+from bench.servers import CHATTERBOX, FASTER_WHISPER, PIPER
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_VENV = Path(os.environ.get("CHATTERBOX_BENCH_VENV", ROOT / ".cache" / "bench-venv"))
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+COMMON = ("start_to_ready_s", "peak_rss_mb", "describe_idle_p50_ms", "describe_loaded_p95_ms")
+STT = ("stt_p50_ms@{n}", "stt_p95_ms@{n}", "stt_silence_p50_ms@{n}")
+TTS = tuple(
+    f"tts_{mode}_{kind}_ms@{{n}}"
+    for mode in ("oneshot", "streaming")
+    for kind in ("first_p50", "first_p95", "total_p50")
+)
+EXPECTED = {CHATTERBOX: STT + TTS, FASTER_WHISPER: STT, PIPER: TTS}
+
+
+@pytest.fixture
+def peer_python() -> Path:
+    """The bench venv's python, or a skip that says how to make it."""
+    if not (BENCH_VENV / ".bench-ready").exists():
+        pytest.skip("peers not installed: run `scripts/bench --setup-only` once")
+    return BENCH_VENV / "bin" / "python"
+
+
+def test_quick_bench_reports_every_metric_and_ratio(
+    test_models: Path, peer_python: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "bench.json"
+    # A process of its own, as `scripts/bench` runs it (its asyncio.run() stays out of ours).
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "bench"),
+            *("--peer-python", str(peer_python), "--models", str(test_models)),
+            *("--out", str(out), "--quick", "--clips", "2", "--clients", "1", "2"),
+            *("--pace", "4", "--tts-repeats", "2", "--load-seconds", "1"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    print(result.stdout)  # the numbers, for -s; performance is reported, not asserted
+    document = json.loads(out.read_text())
+    assert result.returncode == 0, (
+        result.stderr[-2000:],
+        {name: r["errors"] for name, r in document["servers"].items()},
+    )
+
+    metrics = document["metrics"]
+    assert set(metrics) == {CHATTERBOX, FASTER_WHISPER, PIPER}
+    for name, per_load in EXPECTED.items():
+        names = [*COMMON, *(m.format(n=n) for m in per_load for n in (1, 2))]
+        missing = [m for m in names if metrics[name].get(m) is None]
+        assert not missing, f"{name} lacks {missing}"
+        assert metrics[name]["peak_rss_mb"] > 10
+        server = document["servers"][name]
+        assert server["start_to_ready_s"] > 0
+        assert len(server["describe"]["loaded_ms"]) >= 3
+        assert server["describe"]["load_requests"] > 0
+    stt = document["servers"][CHATTERBOX]["stt"]
+    assert [len(stt[n]) for n in ("1", "2")] == [2, 4]  # 2 clips, each from 1 then 2 clients
+    assert all(r["text"].strip() for r in stt["1"])
+
+    comparisons = {(c["metric"], c["peer"]): c for c in document["comparisons"]}
+    for name, per_load in ((FASTER_WHISPER, STT), (PIPER, TTS)):
+        for metric in [*COMMON, *(m.format(n=n) for m in per_load for n in (1, 2))]:
+            row = comparisons[metric, name]
+            assert row["ratio"] == round(row["chatterbox"] / row["peer_value"], 3)
+    together = comparisons["peak_rss_mb", PEERS_TOGETHER]
+    assert together["peer_value"] == pytest.approx(
+        metrics[FASTER_WHISPER]["peak_rss_mb"] + metrics[PIPER]["peak_rss_mb"]
+    )
+    assert len(document["goals"]) == len(GOALS) + 1
+    assert all(goal["met"] in (True, False) for goal in document["goals"])
+    assert document["transcripts_agree"][1] == 2
+
+    for name in (FASTER_WHISPER, PIPER, PEERS_TOGETHER):
+        assert name in result.stdout
+    assert out.with_suffix(".png").stat().st_size > 10_000
