@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.chatterbox.const import DOMAIN
 from tests.roundtrip.latency import PIPELINE
+from tests.support.ha import auto_enable_custom_integrations, tts_cache_dir  # noqa: F401
 from tests.support.server import ServerProcess
 
 
@@ -25,11 +26,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section(PIPELINE.title)
         for line in lines:
             terminalreporter.write_line(line)
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Let Home Assistant load custom_components/chatterbox."""
 
 
 @pytest.fixture(scope="session")

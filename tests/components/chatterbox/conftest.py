@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import pytest_socket
-from homeassistant.components import tts
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -18,6 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.chatterbox import client as client_module
 from custom_components.chatterbox.const import DOMAIN
+from tests.support.ha import auto_enable_custom_integrations, tts_cache_dir  # noqa: F401
 from tests.support.server import ServerProcess
 
 from .proxy import WyomingProxy
@@ -25,19 +25,6 @@ from .proxy import WyomingProxy
 FAST_TIMEOUTS = client_module.Timeouts(connect=0.5, describe=0.5, transcript=0.5, audio=0.5)
 
 type SetupEntry = Callable[..., Awaitable[MockConfigEntry]]
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Let Home Assistant load custom_components/chatterbox in every test here."""
-
-
-@pytest.fixture(autouse=True)
-def tts_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep HA's TTS file cache per test (by default it is shared in the plugin's package)."""
-    cache = tmp_path / "tts"
-    monkeypatch.setattr(tts, "DEFAULT_CACHE_DIR", str(cache))
-    return cache
 
 
 @contextmanager
