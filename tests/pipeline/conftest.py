@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.chatterbox.const import DOMAIN
 from tests.roundtrip.latency import PIPELINE
 from tests.support.ha import auto_enable_custom_integrations, tts_cache_dir  # noqa: F401
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, real_model_server
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -103,14 +103,8 @@ async def voice(hass: HomeAssistant, socket_enabled: None, pipeline_server: Serv
 @pytest.fixture(scope="module")
 def real_pipeline_server(real_models: Path) -> Iterator[ServerProcess]:
     """The real server with real models (``CHATTERBOX_TEST_MODELS``); skipped without them."""
-    voices = sorted((real_models / "tts").glob("*.onnx"))
-    if not voices:
-        pytest.skip(f"no Piper voice (*.onnx) in {real_models / 'tts'}")
-    # The last --tts-voice wins over the test voice ServerProcess puts first.
-    server = ServerProcess(real_models, "--tts-voice", str(voices[0]))
-    server.start(timeout=300)
-    yield server
-    server.stop()
+    with real_model_server(real_models) as server:
+        yield server
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, real_model_server
 
 from .latency import ROUND_TRIP
 
@@ -32,11 +32,5 @@ def roundtrip_server(test_models: Path) -> Iterator[ServerProcess]:
 @pytest.fixture(scope="module")
 def real_server(real_models: Path) -> Iterator[ServerProcess]:
     """The real server with real models (``CHATTERBOX_TEST_MODELS``); skipped without them."""
-    voices = sorted((real_models / "tts").glob("*.onnx"))
-    if not voices:
-        pytest.skip(f"no Piper voice (*.onnx) in {real_models / 'tts'}")
-    # The last --tts-voice wins over the test voice ServerProcess puts first.
-    server = ServerProcess(real_models, "--tts-voice", str(voices[0]))
-    server.start(timeout=300)
-    yield server
-    server.stop()
+    with real_model_server(real_models) as server:
+        yield server

@@ -18,8 +18,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+
+import pytest
 
 HOST = "127.0.0.1"
 LOG_TAIL_LINES = 40
@@ -34,8 +38,13 @@ def free_port() -> int:
         return port
 
 
-def server_command(models: Path, port: int, *extra_args: str) -> list[str]:
-    """Return the command line that serves the generated test models on ``port``."""
+def server_command(
+    models: Path, port: int, *extra_args: str, voice: Path | None = None
+) -> list[str]:
+    """Return the command line that serves ``models`` on ``port``.
+
+    The default voice is the generated test voice unless ``voice`` names another.
+    """
     return [
         sys.executable,
         "-m",
@@ -45,7 +54,7 @@ def server_command(models: Path, port: int, *extra_args: str) -> list[str]:
         "--stt-model",
         str(models / "stt"),
         "--tts-voice",
-        str(models / "tts" / "en_US-test-medium.onnx"),
+        str(voice or models / "tts" / "en_US-test-medium.onnx"),
         "--data-dir",
         str(models / "tts"),
         "--local-files-only",
@@ -56,11 +65,13 @@ def server_command(models: Path, port: int, *extra_args: str) -> list[str]:
 class ServerProcess:
     """The real server in a subprocess; ``start`` returns once its port accepts connections."""
 
-    def __init__(self, models: Path, *extra_args: str, port: int | None = None) -> None:
+    def __init__(
+        self, models: Path, *extra_args: str, port: int | None = None, voice: Path | None = None
+    ) -> None:
         self.host = HOST
         self.port = port if port is not None else 0  # known after start() when 0
         self.uri = f"tcp://{self.host}:{self.port}"
-        self.command = server_command(models, self.port, *extra_args)
+        self.command = server_command(models, self.port, *extra_args, voice=voice)
         self._process: subprocess.Popen[bytes] | None = None
         self._log_dir = tempfile.TemporaryDirectory(prefix="chatterbox-server-")
         self.log_path = Path(self._log_dir.name) / "server.log"
@@ -148,3 +159,17 @@ class ServerProcess:
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # never leave a server behind, even on errors
             self.stop()
+
+
+@contextmanager
+def real_model_server(models: Path) -> Iterator[ServerProcess]:
+    """The server on real models laid out as scripts/fetch-models does (stt/, tts/*.onnx)."""
+    voices = sorted((models / "tts").glob("*.onnx"))
+    if not voices:
+        pytest.skip(f"no Piper voice (*.onnx) in {models / 'tts'}")
+    server = ServerProcess(models, voice=voices[0])
+    server.start(timeout=300)  # real models take longer to load
+    try:
+        yield server
+    finally:
+        server.stop()
