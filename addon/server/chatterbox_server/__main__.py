@@ -12,12 +12,15 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .discovery import default_name
 from .limits import DEFAULT_IDLE_TIMEOUT, LIMITS_HELP
 from .models import ModelNotFoundError
+
+if TYPE_CHECKING:
+    pass
 
 _LOGGER = logging.getLogger("chatterbox_server")
 ENV_PREFIX = "CHATTERBOX_"
@@ -48,6 +51,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _milliseconds(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"must be 0..10000 ms, got {value}")
     return value
 
 
@@ -175,6 +185,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add(
         "--vad-filter",
         "Drop non-speech with Silero VAD before transcribing (no hallucinated text from silence)",
+        default=True,
+        action=argparse.BooleanOptionalAction,
+        convert=_bool,
+    )
+    p.add(
+        "--vad-min-silence-ms",
+        "A pause this long (ms) ends a speech segment; speculation starts after it",
+        default=300,
+        convert=_milliseconds,
+        type=_milliseconds,
+    )
+    p.add(
+        "--vad-speech-pad-ms",
+        "Audio (ms) kept before and after each speech segment the VAD finds",
+        default=200,
+        convert=_milliseconds,
+        type=_milliseconds,
+    )
+    p.add(
+        "--speculation",
+        "Start transcribing once speech has ended, before the client's audio-stop; the "
+        "transcript is the same, only sooner (needs --vad-filter; early work shares "
+        "--stt-workers)",
         default=True,
         action=argparse.BooleanOptionalAction,
         convert=_bool,

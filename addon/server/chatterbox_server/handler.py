@@ -35,6 +35,8 @@ from .limits import (
 )
 from .models import ModelNotFoundError
 from .sentences import SentenceSplitter, split_sentences
+from .speculation import Speculation
+from .stt import SttRequest
 from .tts import LoadedVoice, UnknownSpeakerError
 from .utterance import Utterance, check_format
 
@@ -99,6 +101,7 @@ class ChatterboxHandler(AsyncEventHandler):
         self.client = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "client")
         self._transcribe: Transcribe | None = None
         self._utterance: Utterance | None = None
+        self._speculation: Speculation | None = None
         self._stream: _Stream | None = None
         self._linger = False
 
@@ -178,12 +181,15 @@ class ChatterboxHandler(AsyncEventHandler):
                 raise ClientError("out-of-order", "audio-start while audio is being received")
             check_format(AudioStart.from_event(event))
             self._utterance = Utterance()
+            self._speculation = self._speculate(self._utterance)
             return True
         if AudioChunk.is_type(kind):
             self._need("stt")
             if self._utterance is None:
                 raise ClientError("out-of-order", "audio-chunk before audio-start")
             self._add_audio(AudioChunk.from_event(event))
+            if self._speculation is not None:
+                self._speculation.audio_added()
             return True
         if AudioStop.is_type(kind):
             self._need("stt")
@@ -230,23 +236,50 @@ class ChatterboxHandler(AsyncEventHandler):
                 self._utterance.max_samples / 16000,
             )
 
-    async def _finish_transcription(self) -> None:
-        utterance, self._utterance = self._utterance or Utterance(), None
-        request, self._transcribe = self._transcribe or Transcribe(), None
+    def _stt_request(self, request: Transcribe) -> SttRequest:
         assert self.context.stt is not None
         names, terms = request.transcript_names, request.transcript_terms
         for value in (names, terms):
             if value is not None and not isinstance(value, list):
                 raise ClientError("bad-event", "transcript_names/terms must be lists of strings")
-        result = await self.context.stt.transcribe(
-            utterance.audio(),
-            language=request.language if isinstance(request.language, str) else None,
-            names=names,
-            terms=terms,
-        )
+        language = request.language if isinstance(request.language, str) else None
+        return self.context.stt.request(language, names, terms)
+
+    def _speculate(self, utterance: Utterance) -> Speculation | None:
+        """Watch the utterance for the end of speech, unless that is off (see speculation)."""
+        stt = self.context.stt
+        assert stt is not None
+        if not (stt.options.speculation and stt.options.vad_filter):
+            return None
+        try:
+            request = self._stt_request(self._transcribe or Transcribe())
+        except ClientError:
+            return None  # refused at audio-stop
+        return Speculation(stt, utterance, request)
+
+    async def _finish_transcription(self) -> None:
+        stopped = time.perf_counter()
+        utterance, self._utterance = self._utterance or Utterance(), None
+        request, self._transcribe = self._transcribe or Transcribe(), None
+        speculation, self._speculation = self._speculation, None
+        stt = self.context.stt
+        assert stt is not None
+        try:
+            if speculation is not None:  # its request: the same Transcribe, checked already
+                wanted = speculation.request
+                result, outcome = await speculation.finish()
+            else:
+                wanted = self._stt_request(request)
+                result = await stt.transcribe_speech(utterance.audio(), wanted)
+                outcome = "none" if stt.options.speculation and stt.options.vad_filter else "off"
+        finally:
+            if speculation is not None:
+                await speculation.close()
         await self.write_event(Transcript(text=result.text, language=result.language).event())
+        names, terms = wanted.names, wanted.terms
         _LOGGER.info(
-            "%s: stt %.2f s audio (%.2f s speech%s), %.0f ms, RTF %.3f, %d chars%s",
+            "%s: stt %.2f s audio (%.2f s speech%s), %.0f ms, RTF %.3f, %d chars%s, "
+            "speculation %s, transcript %.0f ms after audio-stop",
             self.client,
             result.audio_seconds,
             result.speech_seconds,
@@ -257,6 +290,8 @@ class ChatterboxHandler(AsyncEventHandler):
             result.rtf,
             len(result.text),
             f", names/terms {len(names or [])}/{len(terms or [])}" if names or terms else "",
+            outcome,
+            (time.perf_counter() - stopped) * 1000,
         )
         _LOGGER.debug("%s: transcript %r", self.client, result.text)
 
@@ -437,7 +472,10 @@ class ChatterboxHandler(AsyncEventHandler):
             await self.write_event(Error(text=text, code=code).event())
 
     async def disconnect(self) -> None:
-        """Stop a stream still being spoken when the client goes away."""
+        """Stop a stream still being spoken, and speculation, when the client goes away."""
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None:
+            await speculation.close()
         stream, self._stream = self._stream, None
         if stream is not None and stream.worker is not None and not stream.worker.done():
             stream.worker.cancel()

@@ -1,4 +1,12 @@
-"""Speech to text: one shared faster-whisper model, transcriptions on worker threads."""
+"""Speech to text: one shared faster-whisper model, transcriptions on worker threads.
+
+Every transcription is one pipeline: find speech with faster-whisper's Silero VAD
+(``get_speech_timestamps``), keep only it (``collect_chunks``), and give Whisper that speech
+with ``vad_filter=False``. This is what ``WhisperModel.transcribe(vad_filter=True)`` does
+inside; doing it in two steps lets a transcription started early (see ``speculation``) prove it
+saw exactly the speech audio a transcription at AudioStop would see: same timestamps on the same
+samples.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +14,22 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from faster_whisper import WhisperModel
+from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps, get_vad_model
 
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000  # what Whisper hears
 NO_SPEECH_THRESHOLD = 0.6  # with log_prob_threshold: a segment Whisper thinks is silence
+VAD_WORKERS = 2  # threads for speech detection, apart from the transcription workers
+
+Speech = tuple[tuple[int, int], ...]
+"""Where the VAD found speech: (start, end) sample offsets, padded, in order."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,25 @@ class SttOptions:
     beam_size: int = 5
     initial_prompt: str | None = None
     vad_filter: bool = True
+    vad_min_silence_ms: int = 300  # a pause this long ends a speech segment
+    vad_speech_pad_ms: int = 200  # audio kept on each side of a speech segment
+    speculation: bool = True  # transcribe while audio streams (needs vad_filter)
+
+    @property
+    def vad_options(self) -> VadOptions:
+        """faster-whisper's VAD options for these settings (its defaults otherwise)."""
+        return VadOptions(
+            min_silence_duration_ms=self.vad_min_silence_ms, speech_pad_ms=self.vad_speech_pad_ms
+        )
+
+
+@dataclass(frozen=True)
+class SttRequest:
+    """What one utterance asks for, fixed before its audio starts."""
+
+    language: str | None  # a language the model has, or None to detect
+    names: tuple[str, ...] | None = None
+    terms: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +103,8 @@ class SttEngine:
         )
         self.languages: list[str] = list(self.model.supported_languages)
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="stt")
+        self._vad_executor = ThreadPoolExecutor(VAD_WORKERS, thread_name_prefix="vad")
+        get_vad_model()  # load Silero now, not in the first request
         # Whisper conditions on at most max_length // 2 - 1 prompt tokens.
         self.prompt_budget = self.model.max_length // 2 - 1
         self._base_prompt_tokens = (
@@ -124,6 +158,19 @@ class SttEngine:
             _LOGGER.warning("Language %r not supported by the model; using the default", requested)
         return self.options.language
 
+    def request(
+        self,
+        language: str | None = None,
+        names: Sequence[str] | None = None,
+        terms: Sequence[str] | None = None,
+    ) -> SttRequest:
+        """Return the request for a client's language, names and terms."""
+        return SttRequest(
+            self.pick_language(language),
+            tuple(names) if names is not None else None,
+            tuple(terms) if terms is not None else None,
+        )
+
     async def transcribe(
         self,
         audio: np.ndarray,
@@ -132,55 +179,80 @@ class SttEngine:
         names: Sequence[str] | None = None,
         terms: Sequence[str] | None = None,
     ) -> SttResult:
-        """Transcribe 16 kHz mono float32 audio on a worker thread."""
+        """Transcribe 16 kHz mono float32 audio on a worker thread (speech found there too)."""
+        return await self.transcribe_speech(audio, self.request(language, names, terms))
+
+    async def transcribe_speech(
+        self, audio: np.ndarray, request: SttRequest, speech: Speech | None = None
+    ) -> SttResult:
+        """Transcribe ``audio`` on a worker thread, with ``speech`` from ``find_speech``.
+
+        Without ``speech`` the worker finds it itself; with ``--no-vad-filter`` Whisper hears
+        all of ``audio``.
+        """
+        return await asyncio.wrap_future(self.submit(audio, request, speech))
+
+    def submit(
+        self, audio: np.ndarray, request: SttRequest, speech: Speech | None = None
+    ) -> Future[SttResult]:
+        """Queue a transcription on the workers; cancel the future to drop it unstarted."""
+        return self._executor.submit(self._transcribe, audio, request, speech)
+
+    async def find_speech(self, audio: np.ndarray) -> Speech:
+        """Run ``speech_in`` on a VAD thread (never on the event loop)."""
         loop = asyncio.get_running_loop()
-        lang = self.pick_language(language)
-        return await loop.run_in_executor(
-            self._executor, self._transcribe, audio, lang, names, terms
-        )
+        return await loop.run_in_executor(self._vad_executor, self.speech_in, audio)
+
+    def speech_in(self, audio: np.ndarray) -> Speech:
+        """Where Silero VAD finds speech in 16 kHz float32 audio (blocking)."""
+        if not len(audio):
+            return ()
+        found = get_speech_timestamps(audio, self.options.vad_options, SAMPLE_RATE)
+        return tuple((int(part["start"]), int(part["end"])) for part in found)
 
     def _transcribe(
-        self,
-        audio: np.ndarray,
-        language: str | None,
-        names: Sequence[str] | None,
-        terms: Sequence[str] | None,
+        self, audio: np.ndarray, request: SttRequest, speech: Speech | None
     ) -> SttResult:
         started = time.perf_counter()
-        hotwords = self.hotwords(names, terms)
         seconds = len(audio) / SAMPLE_RATE
         if not len(audio):
-            return SttResult("", language, 0.0, 0.0, 0.0)
+            return SttResult("", request.language, 0.0, 0.0, 0.0)
+        if self.options.vad_filter:
+            if speech is None:
+                speech = self.speech_in(audio)
+            if not speech:  # no speech at all: decode nothing (no "Thank you.")
+                elapsed = (time.perf_counter() - started) * 1000
+                return SttResult("", request.language, seconds, 0.0, elapsed)
+            chunks = [{"start": start, "end": end} for start, end in speech]
+            audio = np.concatenate(collect_chunks(audio, chunks, SAMPLE_RATE)[0])
         segments, info = self.model.transcribe(
             audio,
-            language=language,
+            language=request.language,
             beam_size=self.options.beam_size,
             initial_prompt=self.options.initial_prompt,
-            hotwords=hotwords,
-            vad_filter=self.options.vad_filter,
+            hotwords=self.hotwords(request.names, request.terms),
+            vad_filter=False,  # done above, the same way faster-whisper does it
             no_speech_threshold=NO_SPEECH_THRESHOLD,
             condition_on_previous_text=False,
             without_timestamps=True,
         )
-        if self.options.vad_filter and info.duration_after_vad <= 0:
-            texts: list[str] = []  # no speech at all: decode nothing (no "Thank you.")
-        else:
-            texts = [
-                segment.text
-                for segment in segments
-                # faster-whisper already skips silent windows; this also drops a segment that
-                # is almost surely not speech even when its log probability looks confident.
-                if not (segment.no_speech_prob > 0.9 and segment.avg_logprob < -0.5)
-            ]
+        texts = [
+            segment.text
+            for segment in segments
+            # faster-whisper already skips silent windows; this also drops a segment that
+            # is almost surely not speech even when its log probability looks confident.
+            if not (segment.no_speech_prob > 0.9 and segment.avg_logprob < -0.5)
+        ]
         text = " ".join(t.strip() for t in texts if t.strip())
         return SttResult(
             text=text,
             language=info.language,
             audio_seconds=seconds,
-            speech_seconds=info.duration_after_vad,
+            speech_seconds=len(audio) / SAMPLE_RATE,
             processing_ms=(time.perf_counter() - started) * 1000,
         )
 
     def close(self) -> None:
         """Stop the worker threads (waits for running transcriptions)."""
+        self._vad_executor.shutdown(wait=True, cancel_futures=True)
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,134 @@
+"""Speculative transcription: start transcribing once speech has ended, before AudioStop.
+
+While audio streams in, :class:`Speculation` runs faster-whisper's Silero VAD on the audio so
+far every ``CHECK_SECONDS`` (on a VAD thread, one check in flight per connection). Once the last
+speech segment is closed (a pause of ``--vad-min-silence-ms`` followed it, so its padded end lies
+inside the buffer) and the speech found differs from what is being transcribed already, it
+queues a transcription of exactly that speech on the STT workers (one per connection; a newer
+one replaces a queued older one, a running one finishes first and is then superseded).
+
+At AudioStop the VAD runs on the whole utterance. Equal speech timestamps mean Whisper would get
+the same samples (the buffer only grows), so the early result is the answer: a *hit*. Anything
+else (speech resumed, a segment moved) is a *miss*: the early result is dropped and the whole
+utterance transcribed now, exactly as without speculation. So speculation changes when a
+transcript is ready, never what it says.
+
+Speculative transcriptions share the ``--stt-workers`` threads with everyone's final ones: under
+load a speculative job can delay another connection's request by one transcription (a miss
+wastes that work). ``--no-speculation`` turns it off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from .stt import SAMPLE_RATE, Speech, SttEngine, SttRequest, SttResult
+from .utterance import Utterance
+
+_LOGGER = logging.getLogger(__name__)
+
+CHECK_SECONDS = 0.16  # new audio between two VAD checks (five Silero windows)
+CHECK_BUDGET = 0.25  # at most this share of the audio's duration spent on VAD checks
+
+Outcome = Literal["hit", "miss", "none", "off"]
+"""hit: the early result answered; miss: dropped; none: no early start; off: not speculating."""
+
+
+@dataclass
+class _Job:
+    """One speculative transcription: the speech it was given and its pending result."""
+
+    samples: int  # length of the audio it saw
+    speech: Speech
+    future: Future[SttResult]
+
+
+class Speculation:
+    """Watch one utterance as it streams in and transcribe it as soon as speech has ended."""
+
+    def __init__(self, engine: SttEngine, utterance: Utterance, request: SttRequest) -> None:
+        self.engine = engine
+        self.utterance = utterance
+        self.request = request
+        self.started_jobs = 0
+        self._next_check = int(CHECK_SECONDS * SAMPLE_RATE)
+        self._check: asyncio.Task[None] | None = None
+        self._job: _Job | None = None
+
+    def audio_added(self) -> None:
+        """Start a VAD check if enough new audio arrived and none is running."""
+        if self._check is not None and not self._check.done():
+            return
+        if self.utterance.samples < self._next_check:
+            return
+        self._check = asyncio.create_task(self._run_check(self.utterance.audio()), name="vad")
+
+    async def _run_check(self, audio: np.ndarray) -> None:
+        started = time.perf_counter()
+        try:
+            speech = await self.engine.find_speech(audio)
+        except Exception:
+            _LOGGER.exception("Speech detection failed; no speculation for this utterance")
+            self._next_check = self.utterance.max_samples + 1
+            return
+        cost = time.perf_counter() - started
+        # Check again after CHECK_SECONDS of audio, or later if checks get costly (long audio).
+        gap = max(CHECK_SECONDS, cost / CHECK_BUDGET)
+        self._next_check = len(audio) + int(gap * SAMPLE_RATE)
+        if not speech or speech[-1][1] >= len(audio):
+            return  # nothing said yet, or still speaking (the last segment reaches the end)
+        job = self._job
+        if job is not None and job.speech == speech:
+            return  # more silence only: already transcribing this
+        if job is not None and not job.future.done() and not job.future.cancel():
+            return  # one running job per connection; the next check tries again
+        self._job = _Job(len(audio), speech, self.engine.submit(audio, self.request, speech))
+        self.started_jobs += 1
+        _LOGGER.debug(
+            "Speculating on %.2f s of audio (speech ends at %.2f s, %.1f ms VAD)",
+            len(audio) / SAMPLE_RATE,
+            speech[-1][1] / SAMPLE_RATE,
+            cost * 1000,
+        )
+
+    async def finish(self) -> tuple[SttResult, Outcome]:
+        """Answer at AudioStop: the early result if the speech is the same, else transcribe now."""
+        await self._stop_checking()
+        job, self._job = self._job, None
+        audio = self.utterance.audio()
+        if job is not None and job.samples == len(audio):
+            speech = job.speech  # not one sample more: the same audio has the same speech
+        else:
+            speech = await self.engine.find_speech(audio)
+        if job is not None and job.speech == speech and not job.future.cancelled():
+            try:
+                return await asyncio.wrap_future(job.future), "hit"
+            except Exception:  # the same work again below surfaces the error if it is real
+                _LOGGER.exception("Speculative transcription failed; transcribing again")
+        if job is not None:
+            job.future.cancel()  # unstarted: dropped; running: finishes, result ignored
+        result = await self.engine.transcribe_speech(audio, self.request, speech)
+        return result, "none" if job is None else "miss"
+
+    async def close(self) -> None:
+        """Forget the utterance: stop checking and drop a pending speculative job."""
+        await self._stop_checking()
+        job, self._job = self._job, None
+        if job is not None:
+            job.future.cancel()
+
+    async def _stop_checking(self) -> None:
+        check, self._check = self._check, None
+        self._next_check = self.utterance.max_samples + 1  # no new checks after this
+        if check is not None and not check.done():
+            check.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await check
