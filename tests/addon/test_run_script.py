@@ -70,6 +70,7 @@ def test_default_options(tmp_path: Path, addon_config: dict[str, Any]) -> None:
     assert args.max_voices == options["max_voices"]
     assert args.sentence_silence == options["sentence_silence"]
     assert args.vad_filter is True
+    assert args.speculation is True
     assert args.local_files_only is False
     assert args.debug is False
     assert args.initial_prompt is None
@@ -94,6 +95,7 @@ def test_every_other_option(tmp_path: Path, addon_config: dict[str, Any]) -> Non
         "noise_scale": 0.5,
         "noise_w_scale": 0.6,
         "vad_filter": False,
+        "speculation": False,
         "local_files_only": True,
         "debug_logging": True,
     }
@@ -105,6 +107,7 @@ def test_every_other_option(tmp_path: Path, addon_config: dict[str, Any]) -> Non
     assert args.speaker == "bob"
     assert (args.length_scale, args.noise_scale, args.noise_w_scale) == (1.25, 0.5, 0.6)
     assert args.vad_filter is False
+    assert args.speculation is False
     assert args.local_files_only is True
     assert args.debug is True
 

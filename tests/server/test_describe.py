@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from chatterbox_server import __version__
+from chatterbox_server.__main__ import build_parser
+from chatterbox_server.context import load
 from tests.support.server import ServerProcess
 from tests.support.wyoming_client import timed_describe
 
@@ -49,5 +51,37 @@ async def test_describe_lists_stt_model_and_voices(
     multi = voices["en_US-testmulti-medium"]
     assert multi.installed
     assert [speaker.name for speaker in multi.speakers or []] == ["alice", "bob"]
-    # Catalogue voices are listed too, flagged as not installed.
-    assert voices["en_US-lessac-medium"].installed is False
+    # Only voices on disk by default: the catalogue's 170-odd others stay out of the answer.
+    assert set(voices) == {"en_US-test-medium", "en_US-testmulti-medium"}
+
+
+@pytest.mark.parametrize(
+    ("flags", "catalogue_listed"),
+    [
+        ((), False),
+        (("--describe-catalogue",), True),
+        (("--describe-catalogue", "--local-files-only"), False),  # could never be served
+    ],
+)
+def test_describe_catalogue_flag(
+    test_models: Path, tmp_path: Path, flags: tuple[str, ...], catalogue_listed: bool
+) -> None:
+    """Voices not downloaded are listed only on request, and only when they can be fetched."""
+    args = build_parser().parse_args(
+        [
+            *("--stt-model", str(test_models / "stt")),
+            *("--tts-voice", str(test_models / "tts" / "en_US-test-medium.onnx")),
+            *("--data-dir", str(test_models / "tts"), "--download-dir", str(tmp_path)),
+            *flags,
+        ]
+    )
+    context = load(args)
+    try:
+        listed = {voice.name: voice for voice in context.listed_voices}
+    finally:
+        context.close()
+    assert listed["en_US-test-medium"].installed
+    assert ("en_US-lessac-medium" in listed) is catalogue_listed
+    if catalogue_listed:
+        assert listed["en_US-lessac-medium"].installed is False
+        assert len(listed) > 100

@@ -253,6 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
     )
     p.add(
+        "--describe-catalogue",
+        "List every voice of Piper's catalogue in Describe, also those not downloaded yet "
+        "(installed: false; fetched on first use). Off: only voices on disk, a small, fast "
+        "answer. Never with --local-files-only",
+        default=False,
+        action="store_true",
+    )
+    p.add(
         "--idle-timeout",
         "Close a connection after this many seconds without an event",
         default=DEFAULT_IDLE_TIMEOUT,

@@ -27,6 +27,7 @@ class ServerContext:
     stt_model: str
     idle_timeout: float
     voices: list[VoiceEntry] = field(default_factory=list)
+    describe_catalogue: bool = False  # list voices not on disk too (they download on use)
     info_event: Event = field(init=False)
 
     def __post_init__(self) -> None:
@@ -42,9 +43,17 @@ class ServerContext:
         info = build_info(
             stt_model=self.stt_model if self.stt is not None else None,
             stt_languages=self.stt.languages if self.stt is not None else (),
-            voices=self.voices if self.tts is not None else None,
+            voices=self.listed_voices if self.tts is not None else None,
         )
         self.info_event = info.event()
+
+    @property
+    def listed_voices(self) -> list[VoiceEntry]:
+        """The voices Describe lists: those on disk, plus the catalogue when asked and allowed."""
+        downloads = self.tts is not None and not self.tts.local_files_only
+        if self.describe_catalogue and downloads:
+            return self.voices
+        return [entry for entry in self.voices if entry.installed]
 
     def is_installed(self, voice: str) -> bool:
         """Whether Info lists ``voice`` as installed."""
@@ -139,5 +148,10 @@ def load(args: argparse.Namespace) -> ServerContext:
                 engine.close()
         raise
     return ServerContext(
-        stt=stt, tts=tts, stt_model=args.stt_model, idle_timeout=args.idle_timeout, voices=voices
+        stt=stt,
+        tts=tts,
+        stt_model=args.stt_model,
+        idle_timeout=args.idle_timeout,
+        voices=voices,
+        describe_catalogue=args.describe_catalogue,
     )
