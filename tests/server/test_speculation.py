@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(300
 
 RATE = 16000
 CHUNK_MS = 20
-LOG = "chatterbox_server.handler"
+LOG = "chatterbox_server.listening"
 
 
 class Spy:

@@ -1,0 +1,22 @@
+"""What a per-connection session needs of the connection it serves."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from wyoming.event import Event
+
+
+class Connection(Protocol):
+    """The client's connection: its name for logs, a way to answer, a way to give up."""
+
+    client: str
+
+    async def write_event(self, event: Event) -> None:
+        """Send an event to the client."""
+
+    async def error(self, code: str, text: str) -> None:
+        """Send an Error event (best effort) and log it."""
+
+    def close(self) -> None:
+        """Close the connection."""

@@ -1,0 +1,222 @@
+"""One connection's text-to-speech: one-shot Synthesize and Synthesize streams."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.tts import Synthesize, SynthesizeStart, SynthesizeStopped, SynthesizeVoice
+
+from .connection import Connection
+from .context import ServerContext
+from .limits import MAX_LENGTH_SCALE, MAX_TTS_CHARS, MIN_LENGTH_SCALE, ClientError
+from .models import ModelNotFoundError
+from .sentences import SentenceSplitter, split_sentences
+from .tts import LoadedVoice, TtsEngine, UnknownSpeakerError
+
+_LOGGER = logging.getLogger(__name__)
+
+SAMPLES_PER_CHUNK = 2048  # audio samples per AudioChunk sent
+CONTEXT_KEY = "chatterbox"  # our options in an event's context
+
+
+@dataclass
+class _Speech:
+    """Progress of one synthesis request, for its log line."""
+
+    voice: LoadedVoice
+    speaker_id: int | None
+    length_scale: float | None = None
+    started: float = field(default_factory=time.perf_counter)
+    chars: int = 0
+    sentences: int = 0
+    audio_seconds: float = 0.0
+    first_chunk_ms: float | None = None
+
+
+@dataclass
+class _Stream:
+    """A SynthesizeStart..SynthesizeStop stream: text in, sentences queued, audio out."""
+
+    speech: _Speech
+    splitter: SentenceSplitter = field(default_factory=SentenceSplitter)
+    queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
+    worker: asyncio.Task[None] | None = None
+    failed: bool = False
+
+
+def _length_scale(context: object) -> float | None:
+    """Read the pace a request asks for: ``context = {"chatterbox": {"length_scale": x}}``."""
+    ours = context.get(CONTEXT_KEY) if isinstance(context, dict) else None
+    value = ours.get("length_scale") if isinstance(ours, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ClientError("bad-option", f"length_scale must be a number, got {value!r}")
+    if not MIN_LENGTH_SCALE <= value <= MAX_LENGTH_SCALE:
+        raise ClientError(
+            "bad-option",
+            f"length_scale {value} outside {MIN_LENGTH_SCALE}..{MAX_LENGTH_SCALE}",
+        )
+    return float(value)
+
+
+class Speaking:
+    """What a client asks to hear: sentence by sentence, the first as soon as it exists."""
+
+    def __init__(self, tts: TtsEngine, context: ServerContext, connection: Connection) -> None:
+        self.tts = tts
+        self.context = context
+        self.connection = connection
+        self._stream: _Stream | None = None
+
+    async def synthesize(self, request: Synthesize) -> None:
+        """Speak a whole text; inside a stream it only repeats the streamed text: ignored."""
+        if self._stream is not None:
+            return
+        text = request.text
+        if not isinstance(text, str):
+            raise ClientError("bad-event", "synthesize text must be a string")
+        if len(text) > MAX_TTS_CHARS:
+            raise ClientError("text-too-long", f"text of {len(text)} chars exceeds {MAX_TTS_CHARS}")
+        speech = await self._speech(request.voice, request.context)
+        speech.chars = len(text)
+        await self._audio_start(speech)
+        for sentence in split_sentences(text):
+            await self._speak(speech, sentence)
+        await self.connection.write_event(AudioStop().event())
+        self._log_speech("tts", speech)
+
+    async def start_stream(self, request: SynthesizeStart) -> None:
+        """Begin a stream: audio starts as soon as the first sentence is complete."""
+        if self._stream is not None:
+            raise ClientError("out-of-order", "synthesize-start inside a stream")
+        speech = await self._speech(request.voice, request.context)
+        stream = _Stream(speech)
+        self._stream = stream
+        await self._audio_start(speech)
+        stream.worker = asyncio.create_task(self._stream_worker(stream), name="tts stream")
+
+    def stream_text(self, text: Any) -> bool:
+        """Queue each sentence the text completes; False when the stream already failed."""
+        stream = self._stream
+        if stream is None:
+            raise ClientError("out-of-order", "synthesize-chunk outside a stream")
+        if not isinstance(text, str):
+            raise ClientError("bad-event", "synthesize-chunk text must be a string")
+        if stream.failed:
+            return False
+        stream.speech.chars += len(text)
+        if stream.speech.chars > MAX_TTS_CHARS:
+            raise ClientError("text-too-long", f"streamed text exceeds {MAX_TTS_CHARS} chars")
+        for sentence in stream.splitter.add(text):
+            stream.queue.put_nowait(sentence)
+        return True
+
+    async def stop_stream(self) -> bool:
+        """Speak what is left, then AudioStop and SynthesizeStopped."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            raise ClientError("out-of-order", "synthesize-stop outside a stream")
+        for sentence in stream.splitter.flush():
+            stream.queue.put_nowait(sentence)
+        stream.queue.put_nowait(None)
+        assert stream.worker is not None
+        await stream.worker
+        if stream.failed:
+            return False
+        await self.connection.write_event(AudioStop().event())
+        await self.connection.write_event(SynthesizeStopped().event())
+        self._log_speech("tts stream", stream.speech)
+        return True
+
+    async def close(self) -> None:
+        """Stop a stream still being spoken when the client goes away."""
+        stream, self._stream = self._stream, None
+        if stream is not None and stream.worker is not None and not stream.worker.done():
+            stream.worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await stream.worker
+
+    async def _speech(
+        self, voice: SynthesizeVoice | None, context: dict[str, Any] | None = None
+    ) -> _Speech:
+        """Pick and load the voice, speaker and pace a request asks for."""
+        length_scale = _length_scale(context)
+        name = voice.name if voice is not None else None
+        if name is None and voice is not None and isinstance(voice.language, str):
+            name = self.context.voice_for_language(voice.language)
+        if name is not None and not isinstance(name, str):
+            raise ClientError("bad-event", "voice name must be a string")
+        try:
+            loaded = await self.tts.voice(name)
+            if not self.context.is_installed(loaded.name):  # just downloaded: tell Describe
+                await asyncio.get_running_loop().run_in_executor(None, self.context.reload_voices)
+            speaker = voice.speaker if voice is not None else None
+            speaker_id = self.tts.speaker_for(loaded, None if speaker is None else str(speaker))
+            return _Speech(loaded, speaker_id, length_scale)
+        except ModelNotFoundError as err:
+            raise ClientError("unknown-voice", str(err)) from err
+        except UnknownSpeakerError as err:
+            raise ClientError("unknown-speaker", str(err)) from err
+        except ValueError as err:  # an unsafe voice name
+            raise ClientError("bad-voice", str(err)) from err
+
+    async def _stream_worker(self, stream: _Stream) -> None:
+        """Speak queued sentences while more text arrives."""
+        try:
+            while (sentence := await stream.queue.get()) is not None:
+                await self._speak(stream.speech, sentence)
+        except asyncio.CancelledError:
+            stream.failed = True
+            raise
+        except ConnectionError:
+            stream.failed = True
+        except Exception:
+            stream.failed = True
+            _LOGGER.exception("%s: streaming synthesis failed", self.connection.client)
+            with contextlib.suppress(ConnectionError):
+                await self.connection.error("internal", "synthesis failed")
+            self.connection.close()
+
+    async def _audio_start(self, speech: _Speech) -> None:
+        rate = speech.voice.sample_rate
+        await self.connection.write_event(AudioStart(rate=rate, width=2, channels=1).event())
+
+    async def _speak(self, speech: _Speech, sentence: str) -> None:
+        """Synthesize one sentence on a worker thread and send its audio."""
+        pcm = await self.tts.synthesize(
+            speech.voice, sentence, speech.speaker_id, speech.length_scale
+        )
+        rate = speech.voice.sample_rate
+        step = SAMPLES_PER_CHUNK * 2
+        for offset in range(0, len(pcm), step):
+            chunk = AudioChunk(rate=rate, width=2, channels=1, audio=pcm[offset : offset + step])
+            await self.connection.write_event(chunk.event())
+            if speech.first_chunk_ms is None:
+                speech.first_chunk_ms = (time.perf_counter() - speech.started) * 1000
+        speech.sentences += 1
+        speech.audio_seconds += len(pcm) / 2 / rate
+
+    def _log_speech(self, what: str, speech: _Speech) -> None:
+        elapsed_ms = (time.perf_counter() - speech.started) * 1000
+        rtf = elapsed_ms / 1000 / speech.audio_seconds if speech.audio_seconds else 0.0
+        first = f"{speech.first_chunk_ms:.0f} ms" if speech.first_chunk_ms is not None else "-"
+        _LOGGER.info(
+            "%s: %s %d chars, %d sentences, %.2f s audio, first chunk %s, %.0f ms, RTF %.3f, "
+            "voice %s",
+            self.connection.client,
+            what,
+            speech.chars,
+            speech.sentences,
+            speech.audio_seconds,
+            first,
+            elapsed_ms,
+            rtf,
+            speech.voice.name,
+        )
