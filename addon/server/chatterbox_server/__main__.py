@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +19,10 @@ from . import __version__
 from .discovery import default_name
 from .limits import DEFAULT_IDLE_TIMEOUT, LIMITS_HELP
 from .models import ModelNotFoundError
+from .workers import run_at_worker_priority
 
 if TYPE_CHECKING:
-    pass
+    from .context import ServerContext
 
 _LOGGER = logging.getLogger("chatterbox_server")
 ENV_PREFIX = "CHATTERBOX_"
@@ -296,20 +298,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, load models, serve; return the exit code."""
     args = build_parser().parse_args(argv)
     setup_logging(args.debug)
-    from .context import load  # noqa: PLC0415  # heavy imports after --help/--version
-    from .server import run_server  # noqa: PLC0415
-
     _LOGGER.info("Chatterbox %s starting (mode %s)", __version__, args.mode)
     try:
-        context = load(args)
+        context = run_at_worker_priority(partial(_load, args))
     except ModelNotFoundError as err:
         print(f"chatterbox-server: error: {err}", file=sys.stderr)
         return 2
     except ValueError as err:  # e.g. an unsafe name or a bad --speaker
         print(f"chatterbox-server: error: {err}", file=sys.stderr)
         return 2
+    from .server import run_server  # noqa: PLC0415
+
     run_server(args, context)
     return 0
+
+
+def _load(args: argparse.Namespace) -> ServerContext:
+    """Import the engines and load the models, on a worker-priority thread.
+
+    numpy, onnxruntime and CTranslate2 start their compute threads when imported or loaded;
+    started from here they inherit the lower priority (see ``workers``), so the event loop,
+    which stays on the main thread, comes first when every core is busy.
+    """
+    from .context import load  # noqa: PLC0415  # heavy imports after --help/--version
+
+    return load(args)
 
 
 def run() -> None:

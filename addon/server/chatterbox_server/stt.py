@@ -14,13 +14,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps, get_vad_model
+
+from .workers import worker_pool
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -102,8 +104,8 @@ class SttEngine:
             local_files_only=True,
         )
         self.languages: list[str] = list(self.model.supported_languages)
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="stt")
-        self._vad_executor = ThreadPoolExecutor(VAD_WORKERS, thread_name_prefix="vad")
+        self._executor = worker_pool(workers, "stt")
+        self._vad_executor = worker_pool(VAD_WORKERS, "vad")
         get_vad_model()  # load Silero now, not in the first request
         # Whisper conditions on at most max_length // 2 - 1 prompt tokens.
         self.prompt_budget = self.model.max_length // 2 - 1

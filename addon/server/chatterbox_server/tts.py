@@ -9,7 +9,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 from piper import PiperVoice, SynthesisConfig
 
 from .models import VoiceFiles, resolve_voice
+from .workers import worker_pool
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class TtsEngine:
         self.options = options
         self.max_voices = max(1, max_voices)
         self.use_cuda = use_cuda
-        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="tts")
+        self._executor = worker_pool(workers, "tts")
         self._voices: OrderedDict[str, LoadedVoice] = OrderedDict()
         self._files: dict[str, VoiceFiles] = {}  # spec -> resolved files
         self._lock = threading.Lock()
