@@ -82,6 +82,14 @@ def parser() -> argparse.ArgumentParser:
         help="no Silero VAD filter in either STT server (default: on in both)",
     )
     p.add_argument("--sentence-silence", type=float, default=0.2)
+    p.add_argument(
+        "--stt-workers",
+        type=int,
+        default=1,
+        help="Chatterbox's parallel transcriptions (default 1: like wyoming-faster-whisper, "
+        "which transcribes one request at a time; more workers trade memory for latency "
+        "under several clients)",
+    )
     return p
 
 
@@ -105,6 +113,7 @@ def config_from(args: argparse.Namespace) -> Config:
         load_seconds=args.load_seconds or (3.0 if args.quick else 10.0),
         beam_size=args.beam_size,
         cpu_threads=args.cpu_threads,
+        stt_workers=args.stt_workers,
         vad_filter=args.vad_filter,
         language=args.language or None,
         sentence_silence=args.sentence_silence,

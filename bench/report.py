@@ -176,6 +176,7 @@ def header(document: dict[str, Any]) -> list[str]:
         f"models {meta['models']}  voice {Path(meta['voice']).name}",
         f"{len(meta['clips'])} clips at {meta['pace']:g}x real time, clients {meta['clients']}, "
         f"beam {meta['beam_size']}, {meta['cpu_threads']} threads, "
+        f"Chatterbox STT workers {meta.get('chatterbox_stt_workers', '?')}, "
         f"VAD filter {'on' if meta['vad_filter'] else 'off'}, language {meta['language']}",
         f"1-min load average before->after each server (other work on the machine): {loads}",
         "",

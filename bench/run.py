@@ -46,6 +46,7 @@ class Config:
     load_seconds: float = 10.0
     beam_size: int = 1
     cpu_threads: int = 2
+    stt_workers: int = 1
     vad_filter: bool = True
     language: str | None = "en"
     sentence_silence: float = 0.2
@@ -166,6 +167,7 @@ async def run(config: Config) -> dict[str, Any]:
             voice=voice,
             beam_size=config.beam_size,
             cpu_threads=config.cpu_threads,
+            stt_workers=config.stt_workers,
             vad_filter=config.vad_filter,
             sentence_silence=config.sentence_silence,
             chatterbox=config.chatterbox,
@@ -188,6 +190,7 @@ async def run(config: Config) -> dict[str, Any]:
         "load_seconds": config.load_seconds,
         "beam_size": config.beam_size,
         "cpu_threads": config.cpu_threads,
+        "chatterbox_stt_workers": config.stt_workers,
         "vad_filter": config.vad_filter,
         "language": config.language,
         "sentence_silence": config.sentence_silence,

@@ -33,6 +33,7 @@ class Settings:
     voice: Path
     beam_size: int
     cpu_threads: int
+    stt_workers: int  # Chatterbox only: the peer transcribes one request at a time
     vad_filter: bool
     sentence_silence: float
     chatterbox: Path
@@ -68,6 +69,7 @@ def command(name: str, settings: Settings, port: int) -> list[str]:
             *("--uri", uri, "--stt-model", str(settings.models / "stt")),
             *("--tts-voice", str(settings.voice), "--data-dir", str(settings.voice.parent)),
             *("--local-files-only", "--beam-size", beam, "--cpu-threads", threads),
+            *("--stt-workers", str(settings.stt_workers)),
             "--vad-filter" if settings.vad_filter else "--no-vad-filter",
             *("--sentence-silence", silence),
         ]
