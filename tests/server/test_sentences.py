@@ -78,3 +78,45 @@ def test_streaming_long_run_without_punctuation_is_spoken_early() -> None:
     assert out  # clauses came out before the end
     assert all(len(part) <= 60 for part in out)
     assert len(splitter.pending) <= 60
+
+
+LONG_FIRST = (
+    "When you get home tonight after the match, remember that the kitchen lights are on a timer, "
+    "and the heating comes on at six. The rest can wait."
+)
+
+
+def test_long_first_sentence_is_cut_at_a_clause() -> None:
+    """The first piece is short, so first audio comes sooner; the rest is untouched."""
+    assert split_sentences(LONG_FIRST) == [
+        "When you get home tonight after the match,",
+        "remember that the kitchen lights are on a timer, and the heating comes on at six.",
+        "The rest can wait.",
+    ]
+
+
+def test_only_the_first_sentence_is_cut_early() -> None:
+    second = "Fine. " + LONG_FIRST
+    assert split_sentences(second)[:2] == ["Fine.", LONG_FIRST.split(" The rest")[0]]
+
+
+def test_first_sentence_without_a_clause_stays_whole() -> None:
+    """No clause boundary in reach: a cut at a mere space would sound wrong."""
+    text = "The quick brown fox jumps over the lazy dog while the cat watches from the warm sill."
+    assert split_sentences(text) == [text]
+
+
+def test_short_or_early_clauses_do_not_cut() -> None:
+    """Short first sentences stay whole, and a clause shorter than the minimum is not a piece."""
+    assert split_sentences("Sure, the lights are on.") == ["Sure, the lights are on."]
+    text = "Sure, I turned on every light in the house and set the heating to twenty-one degrees."
+    assert split_sentences(text) == [text]
+
+
+def test_streamed_first_clause_leaves_before_the_sentence_ends() -> None:
+    splitter = SentenceSplitter()
+    emitted: list[str] = []
+    for word in LONG_FIRST.split(" ")[:20]:  # stops mid-sentence: no sentence end has arrived
+        emitted += splitter.add(word + " ")
+    assert emitted == ["When you get home tonight after the match,"]
+    assert splitter.pending.lstrip().startswith("remember")

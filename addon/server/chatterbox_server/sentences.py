@@ -7,6 +7,11 @@ titles (``Dr.``, ``Mr.``), after initials (``J. R. R.``) and after ``e.g.``/``i.
 abbreviations (``etc.``, ``p.m.``, ``U.S.``) it ends one only when the next word is capitalised.
 Runs longer than ``max_chars`` with no sentence end are cut at the last clause boundary
 (``, ; : —``), else at the last space. ``flush`` returns whatever is left when the text ends.
+
+The first piece is what a listener waits for, so a first sentence longer than
+``FIRST_MAX_CHARS`` is cut at its first clause boundary that leaves at least ``FIRST_MIN_CHARS``
+(never at a mere space: without a clause boundary the sentence stays whole). While text streams
+in, that cut is made as soon as the boundary has arrived, before the sentence ends.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import re
 
 DEFAULT_MAX_CHARS = 250
+FIRST_MAX_CHARS = 80  # a longer first sentence is cut at a clause boundary for first audio
+FIRST_MIN_CHARS = 20  # ... into a first piece no shorter than this
 
 # Abbreviations after which "." never ends a sentence.
 _NEVER_END = frozenset(
@@ -62,6 +69,7 @@ class SentenceSplitter:
     def __init__(self, max_chars: int = DEFAULT_MAX_CHARS) -> None:
         self.max_chars = max_chars
         self._buffer = ""
+        self._first = True  # nothing returned yet
 
     @property
     def pending(self) -> str:
@@ -78,11 +86,15 @@ class SentenceSplitter:
                 break
             sentences.extend(split_long(self._buffer[:cut], self.max_chars))
             self._buffer = self._buffer[cut:]
+        if self._first and not sentences and (cut := _first_clause_end(self._buffer)):
+            # A long first sentence still arriving: its first clause can be spoken now.
+            sentences.append(self._buffer[:cut])
+            self._buffer = self._buffer[cut:]
         if len(self._buffer) > self.max_chars:
             # A long run without a sentence end: speak its complete clauses now.
             head, self._buffer = _cut_run(self._buffer, self.max_chars)
             sentences.extend(split_long(head, self.max_chars))
-        return [s for s in (s.strip() for s in sentences) if s]
+        return self._pieces(sentences)
 
     def flush(self) -> list[str]:
         """Return the remaining text as sentences and reset."""
@@ -95,7 +107,16 @@ class SentenceSplitter:
             sentences.extend(split_long(text[:cut], self.max_chars))
             text = text[cut:]
         sentences.extend(split_long(text, self.max_chars))
-        return [s for s in (s.strip() for s in sentences) if s]
+        return self._pieces(sentences)
+
+    def _pieces(self, sentences: list[str]) -> list[str]:
+        """Strip and drop empty pieces; cut an over-long first sentence at a clause."""
+        pieces = [s for s in (s.strip() for s in sentences) if s]
+        if self._first and pieces:
+            self._first = False
+            if cut := _first_clause_end(pieces[0]):
+                pieces[0:1] = [pieces[0][:cut].strip(), pieces[0][cut:].strip()]
+        return pieces
 
     @staticmethod
     def _find_boundary(text: str, *, final: bool) -> int | None:  # noqa: PLR0911
@@ -123,6 +144,18 @@ class SentenceSplitter:
         if newline >= 0:
             return newline + 1
         return None
+
+
+def _first_clause_end(text: str) -> int | None:
+    """Where to end an over-long first sentence: its first fitting clause boundary, or None."""
+    if len(text.strip()) <= FIRST_MAX_CHARS:
+        return None
+    for match in _CLAUSE.finditer(text):
+        if match.end() > FIRST_MAX_CHARS:
+            break
+        if len(text[: match.end()].strip()) >= FIRST_MIN_CHARS:
+            return match.end()
+    return None
 
 
 def _cut_run(text: str, max_chars: int) -> tuple[str, str]:
