@@ -5,19 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from functools import partial
 from pathlib import Path
 
 import pytest
-from wyoming.server import AsyncTcpServer
 
-from chatterbox_server.__main__ import build_parser
-from chatterbox_server.context import ServerContext, load
-from chatterbox_server.handler import ChatterboxHandler
-from chatterbox_server.server import bound_uri
+from chatterbox_server.context import ServerContext
 from chatterbox_server.stt import SttEngine
 from chatterbox_server.tts import TtsEngine
 from tests.support.audio import to_pcm16
+from tests.support.server import serve_in_process
 from tests.support.wyoming_client import synthesize, timed_describe, transcribe
 
 from .conftest import record
@@ -29,25 +25,15 @@ SLOW = 1.5  # seconds each injected slow model call takes
 
 @pytest.fixture
 async def in_process(test_models: Path) -> AsyncIterator[tuple[str, ServerContext]]:
-    args = build_parser().parse_args(
-        [
-            "--uri", "tcp://127.0.0.1:0",
-            "--stt-model", str(test_models / "stt"),
-            "--tts-voice", str(test_models / "tts" / "en_US-test-medium.onnx"),
-            "--data-dir", str(test_models / "tts"),
-            "--local-files-only",
-        ]
-    )  # fmt: skip
-    context = load(args)
-    server = AsyncTcpServer("127.0.0.1", 0)
-    await server.start(partial(ChatterboxHandler, context))
-    try:
-        yield bound_uri(server, args.uri), context
-    finally:
-        await server.stop()
-        while server._handlers:  # noqa: ASYNC110  # let the connections finish
-            await asyncio.sleep(0.01)
-        context.close()
+    args = [
+        "--uri", "tcp://127.0.0.1:0",
+        "--stt-model", str(test_models / "stt"),
+        "--tts-voice", str(test_models / "tts" / "en_US-test-medium.onnx"),
+        "--data-dir", str(test_models / "tts"),
+        "--local-files-only",
+    ]  # fmt: skip
+    async with serve_in_process(args) as served:
+        yield served
 
 
 async def test_slow_models_do_not_block_describe(

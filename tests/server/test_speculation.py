@@ -9,13 +9,11 @@ Transcript says which call produced it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import statistics
 import threading
 from collections.abc import AsyncIterator, Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +22,13 @@ import pytest
 from faster_whisper.vad import collect_chunks, get_speech_timestamps
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
-from wyoming.server import AsyncTcpServer
 
 from chatterbox_server.__main__ import build_parser
-from chatterbox_server.context import ServerContext, load
-from chatterbox_server.handler import ChatterboxHandler
-from chatterbox_server.server import bound_uri
+from chatterbox_server.context import ServerContext
 from tests import satellite
 from tests.corpus import Clip, clips
 from tests.support.audio import speech_like, to_pcm16
+from tests.support.server import serve_in_process
 from tests.support.wyoming_client import client, read_until
 
 from .conftest import record
@@ -78,21 +74,6 @@ class Served:
         stt.options = dataclasses.replace(stt.options, speculation=on)
 
 
-@contextlib.asynccontextmanager
-async def _serve(args: list[str]) -> AsyncIterator[tuple[str, ServerContext]]:
-    parsed = build_parser().parse_args(args)
-    context = load(parsed)
-    server = AsyncTcpServer("127.0.0.1", 0)
-    await server.start(partial(ChatterboxHandler, context))
-    try:
-        yield bound_uri(server, parsed.uri), context
-    finally:
-        await server.stop()
-        while server._handlers:  # noqa: ASYNC110  # let the connections finish
-            await asyncio.sleep(0.01)
-        context.close()
-
-
 def _args(stt_model: Path, *extra: str) -> list[str]:
     return ["--uri", "tcp://127.0.0.1:0", "--mode", "stt", "--stt-model", str(stt_model),
             "--local-files-only", *extra]  # fmt: skip
@@ -101,7 +82,7 @@ def _args(stt_model: Path, *extra: str) -> list[str]:
 @pytest.fixture
 async def served(test_models: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Served]:
     """The server in this process (STT only, default flags) with a spy on Whisper's input."""
-    async with _serve(_args(test_models / "stt")) as (uri, context):
+    async with serve_in_process(_args(test_models / "stt")) as (uri, context):
         assert context.stt is not None
         spy = Spy(context.stt.model.transcribe)
         monkeypatch.setattr(context.stt.model, "transcribe", spy)
@@ -213,7 +194,7 @@ async def test_speculation_answers_sooner_at_real_time_pace(test_models: Path) -
     clip = next(c for c in clips() if c.trailing_silence == 0.8)
     latencies: dict[str, list[float]] = {}
     for flag in ("--speculation", "--no-speculation"):
-        async with _serve(_args(test_models / "stt", flag)) as (uri, _):
+        async with serve_in_process(_args(test_models / "stt", flag)) as (uri, _):
             await satellite.stream_to_server(uri, clip.pcm())  # warm-up
             runs = latencies.setdefault(flag, [])
             for _ in range(3):
@@ -252,7 +233,10 @@ async def test_real_model_transcripts_equal_with_and_without_speculation(
 ) -> None:
     texts: dict[str, list[str | None]] = {}
     for flag in ("--speculation", "--no-speculation"):
-        async with _serve(_args(real_models / "stt", flag, "--language", "en")) as (uri, _):
+        async with serve_in_process(_args(real_models / "stt", flag, "--language", "en")) as (
+            uri,
+            _,
+        ):
             for clip in clips():
                 result = await satellite.stream_to_server(uri, clip.pcm(), realtime=True)
                 assert result.ok, result.error

@@ -9,6 +9,7 @@ process (pytest-socket blocks those outside ``socket_enabled``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -18,12 +19,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
 import pytest
+from wyoming.server import AsyncTcpServer
+
+from chatterbox_server.__main__ import build_parser
+from chatterbox_server.context import ServerContext, load
+from chatterbox_server.handler import ChatterboxHandler
+from chatterbox_server.server import bound_uri
 
 HOST = "127.0.0.1"
 LOG_TAIL_LINES = 40
@@ -173,3 +181,23 @@ def real_model_server(models: Path) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.stop()
+
+
+@contextlib.asynccontextmanager
+async def serve_in_process(args: list[str]) -> AsyncIterator[tuple[str, ServerContext]]:
+    """Run the server in this process (for tests that reach into its engines).
+
+    Yields its URI (``tcp://127.0.0.1:0`` in ``args`` picks a free port) and its context; on
+    exit the connections finish and the engines' threads stop.
+    """
+    parsed = build_parser().parse_args(args)
+    context = load(parsed)
+    server = AsyncTcpServer("127.0.0.1", 0)
+    await server.start(partial(ChatterboxHandler, context))
+    try:
+        yield bound_uri(server, parsed.uri), context
+    finally:
+        await server.stop()
+        while server._handlers:  # noqa: ASYNC110  # let the connections finish
+            await asyncio.sleep(0.01)
+        context.close()
