@@ -22,10 +22,7 @@ from tests.support.server import ServerProcess, real_model_server
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print per-stage p50/p95 of the pipeline runs after the test results."""
-    if lines := PIPELINE.lines():
-        terminalreporter.section(PIPELINE.title)
-        for line in lines:
-            terminalreporter.write_line(line)
+    PIPELINE.write(terminalreporter)
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,7 @@ from .latency import ROUND_TRIP
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print per-stage p50/p95 after the test results."""
-    if lines := ROUND_TRIP.lines():
-        terminalreporter.section(ROUND_TRIP.title)
-        for line in lines:
-            terminalreporter.write_line(line)
+    ROUND_TRIP.write(terminalreporter)
 
 
 @pytest.fixture(scope="session")

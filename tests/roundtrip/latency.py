@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,13 @@ class Latencies:
             for stage, values in self.samples.items()
             if values
         ]
+
+    def write(self, terminalreporter: Any) -> None:
+        """Print the table as its own section of pytest's summary (nothing if empty)."""
+        if lines := self.lines():
+            terminalreporter.section(self.title)
+            for line in lines:
+                terminalreporter.write_line(line)
 
 
 ROUND_TRIP = Latencies("chatterbox round-trip latency (Wyoming, per stage)")
