@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from homeassistant.components import stt, tts
+from homeassistant.components import tts
 from homeassistant.components.assist_pipeline import (
     PipelineEvent,
     PipelineEventType,
@@ -18,6 +18,7 @@ from homeassistant.core import Context, HomeAssistant
 
 from tests import satellite
 from tests.roundtrip.audio_checks import Pcm, decode_wav
+from tests.support.ha import speech_metadata
 
 WAV_OUTPUT = {tts.ATTR_PREFERRED_FORMAT: "wav"}
 """Ask for the TTS entity's own WAV (no ffmpeg conversion)."""
@@ -105,18 +106,6 @@ class RecordedRun:
         """The error event's data, if the run failed."""
         errors = [event for event in self.events if event.type == PipelineEventType.ERROR]
         return (errors[0].data or {}) if errors else None
-
-
-def speech_metadata() -> stt.SpeechMetadata:
-    """What a satellite streams: 16 kHz mono 16-bit PCM (the language comes from the pipeline)."""
-    return stt.SpeechMetadata(
-        language="",
-        format=stt.AudioFormats.WAV,
-        codec=stt.AudioCodecs.PCM,
-        bit_rate=stt.AudioBitRates.BITRATE_16,
-        sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-        channel=stt.AudioChannels.CHANNEL_MONO,
-    )
 
 
 async def _listen(hass: HomeAssistant, run: RecordedRun, token: str) -> None:

@@ -18,6 +18,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.chatterbox.const import SCAN_INTERVAL
+from tests.support.ha import speech_metadata
 from tests.support.server import ServerProcess, free_port
 
 from .audio import chunks
@@ -153,15 +154,9 @@ async def test_failed_request_marks_unavailable_at_once(
         if platform == "stt":
             entity = stt.async_get_speech_to_text_entity(hass, STT_ENTITY)
             assert entity is not None
-            metadata = stt.SpeechMetadata(
-                language="en",
-                format=stt.AudioFormats.WAV,
-                codec=stt.AudioCodecs.PCM,
-                bit_rate=stt.AudioBitRates.BITRATE_16,
-                sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-                channel=stt.AudioChannels.CHANNEL_MONO,
+            result = await entity.internal_async_process_audio_stream(
+                speech_metadata("en"), chunks(bytes(3200))
             )
-            result = await entity.internal_async_process_audio_stream(metadata, chunks(bytes(3200)))
             assert result.result is stt.SpeechResultState.ERROR
         else:
             tts_entity = hass.data[tts.DOMAIN].get_entity(TTS_ENTITY)

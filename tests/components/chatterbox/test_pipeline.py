@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from homeassistant.components import assist_pipeline, stt, tts
+from homeassistant.components import assist_pipeline, tts
 from homeassistant.components.assist_pipeline.pipeline import (
     PipelineEvent,
     PipelineEventType,
@@ -12,6 +12,8 @@ from homeassistant.components.assist_pipeline.pipeline import (
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from tests.support.ha import speech_metadata
 
 from .audio import chunks, spoken_command
 from .proxy import WyomingProxy
@@ -38,14 +40,7 @@ async def test_pipeline_with_chatterbox(
         hass,
         context=Context(),
         event_callback=events.append,
-        stt_metadata=stt.SpeechMetadata(
-            language="",
-            format=stt.AudioFormats.WAV,
-            codec=stt.AudioCodecs.PCM,
-            bit_rate=stt.AudioBitRates.BITRATE_16,
-            sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-            channel=stt.AudioChannels.CHANNEL_MONO,
-        ),
+        stt_metadata=speech_metadata(),
         stt_stream=chunks(pcm),
         pipeline_id=pipeline.id,
     )

@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.chatterbox.const import CONF_SEND_NAMES, CONF_STT_LANGUAGE
 from tests.corpus import clips
+from tests.support.ha import speech_metadata
 
 from .audio import chunks
 from .conftest import SetupEntry
@@ -23,17 +24,6 @@ from .proxy import ERROR_TEXT, WyomingProxy
 pytestmark = pytest.mark.usefixtures("socket_enabled", "fast_timeouts")
 
 STT_ENTITY = "stt.chatterbox_speech_to_text"
-
-
-def _metadata(language: str = "en") -> stt.SpeechMetadata:
-    return stt.SpeechMetadata(
-        language=language,
-        format=stt.AudioFormats.WAV,
-        codec=stt.AudioCodecs.PCM,
-        bit_rate=stt.AudioBitRates.BITRATE_16,
-        sample_rate=stt.AudioSampleRates.SAMPLERATE_16000,
-        channel=stt.AudioChannels.CHANNEL_MONO,
-    )
 
 
 def _entity(hass: HomeAssistant) -> stt.SpeechToTextEntity:
@@ -47,13 +37,13 @@ async def test_transcribes_speech(
 ) -> None:
     """A corpus clip through the STT entity comes back as text; the audio arrives unchanged."""
     entity = _entity(hass)
-    assert entity.check_metadata(_metadata())
+    assert entity.check_metadata(speech_metadata("en"))
     assert "en" in entity.supported_languages
-    assert not entity.check_metadata(_metadata("tlh"))
+    assert not entity.check_metadata(speech_metadata("tlh"))
 
     clip = next(clip for clip in clips() if clip.id == "lock_front_door")
     pcm = clip.pcm()
-    result = await entity.internal_async_process_audio_stream(_metadata(), chunks(pcm))
+    result = await entity.internal_async_process_audio_stream(speech_metadata("en"), chunks(pcm))
     assert result.result is stt.SpeechResultState.SUCCESS
     assert isinstance(result.text, str)
 
@@ -73,14 +63,15 @@ async def test_language_override_and_names_option(
     ar.async_get(hass).async_create("Kitchen", aliases={"Cookhouse"})
     entry = await setup_entry(proxy.host, proxy.port, {CONF_STT_LANGUAGE: "de"})
     entity = _entity(hass)
-    await entity.internal_async_process_audio_stream(_metadata(), chunks(bytes(3200)))
+    await entity.internal_async_process_audio_stream(speech_metadata("en"), chunks(bytes(3200)))
 
     hass.config_entries.async_update_entry(
         entry, options={CONF_STT_LANGUAGE: "de", CONF_SEND_NAMES: False}
     )
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    await _entity(hass).internal_async_process_audio_stream(_metadata(), chunks(bytes(3200)))
+    metadata = speech_metadata("en")
+    await _entity(hass).internal_async_process_audio_stream(metadata, chunks(bytes(3200)))
 
     with_names, without_names = proxy.requests("transcribe")
     assert with_names.data["language"] == "de"
@@ -118,7 +109,7 @@ async def test_failure_is_an_error_result_not_a_hang(
     started = time.monotonic()
     try:
         result = await _entity(hass).internal_async_process_audio_stream(
-            _metadata(), chunks(bytes(16000))
+            speech_metadata("en"), chunks(bytes(16000))
         )
     finally:
         ticking.cancel()
@@ -144,4 +135,4 @@ async def test_audio_source_failure_propagates(
         raise RuntimeError("microphone unplugged")
 
     with pytest.raises(RuntimeError, match="microphone unplugged"):
-        await _entity(hass).internal_async_process_audio_stream(_metadata(), broken())
+        await _entity(hass).internal_async_process_audio_stream(speech_metadata("en"), broken())
