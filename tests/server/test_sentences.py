@@ -101,16 +101,67 @@ def test_only_the_first_sentence_is_cut_early() -> None:
 
 
 def test_first_sentence_without_a_clause_stays_whole() -> None:
-    """No clause boundary in reach: a cut at a mere space would sound wrong."""
-    text = "The quick brown fox jumps over the lazy dog while the cat watches from the warm sill."
-    assert split_sentences(text) == [text]
+    """No clause mark and no conjunction in reach: a cut at a mere space would sound wrong."""
+    text = "The quick brown fox jumps over the lazy old dog on the warm sill of the kitchen window."
+    assert split_sentences(text, language="en") == [text]
 
 
 def test_short_or_early_clauses_do_not_cut() -> None:
     """Short first sentences stay whole, and a clause shorter than the minimum is not a piece."""
-    assert split_sentences("Sure, the lights are on.") == ["Sure, the lights are on."]
-    text = "Sure, I turned on every light in the house and set the heating to twenty-one degrees."
-    assert split_sentences(text) == [text]
+    assert split_sentences("Sure, the lights are on and the door is locked.", language="en") == [
+        "Sure, the lights are on and the door is locked."
+    ]
+    text = "Sure, I turned on every single light in the whole house for you, as you asked me."
+    assert split_sentences(text, language="en") == [text]  # the second comma is past 45
+
+
+HEATING = "Sure, I turned on every light in the house and set the heating to twenty-one degrees."
+
+
+def test_long_first_sentence_is_cut_before_a_conjunction() -> None:
+    """The piece before the conjunction ends with a comma: the voice phrases it as a clause."""
+    assert split_sentences(HEATING, language="en") == [
+        "Sure, I turned on every light in the house,",
+        "and set the heating to twenty-one degrees.",
+    ]
+
+
+def test_conjunctions_are_the_voices_language_only() -> None:
+    assert split_sentences(HEATING) == [HEATING]  # no language: clause marks only
+    assert split_sentences(HEATING, language="de") == [HEATING]
+    assert split_sentences(HEATING, language="cmn") == [HEATING]  # none known
+    for language in ("en-us", "en_GB", "en-gb-x-rp", "EN"):
+        assert len(split_sentences(HEATING, language=language)) == 2, language
+    german = (
+        "Ich habe das Licht in der K\u00fcche eingeschaltet und die Heizung auf 21 Grad gestellt."
+    )
+    assert split_sentences(german, language="de-de") == [
+        "Ich habe das Licht in der K\u00fcche eingeschaltet,",
+        "und die Heizung auf 21 Grad gestellt.",
+    ]
+
+
+def test_a_conjunction_is_a_whole_lowercase_word() -> None:
+    text = "The android in the hallway is sandwiched between boxes And crates by the front door."
+    assert split_sentences(text, language="en") == [text]
+
+
+def test_a_clause_mark_wins_over_an_earlier_conjunction() -> None:
+    text = "The lights are on and the fan too, and the heating is set to twenty-one degrees now."
+    assert split_sentences(text, language="en")[0] == "The lights are on and the fan too,"
+
+
+@pytest.mark.parametrize("text", [LONG_FIRST, HEATING, HEATING.replace(",", "") + " Done."])
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 20, 61])
+def test_streamed_pieces_equal_whole_text_pieces(text: str, size: int) -> None:
+    """However the text arrives, the pieces are those of the whole text."""
+    splitter = SentenceSplitter(language="en")
+    pieces: list[str] = []
+    for start in range(0, len(text), size):
+        pieces += splitter.add(text[start : start + size])
+    pieces += splitter.flush()
+    assert pieces == split_sentences(text, language="en")
+    assert len(pieces) >= 2
 
 
 def test_streamed_first_clause_leaves_before_the_sentence_ends() -> None:

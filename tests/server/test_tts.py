@@ -54,6 +54,22 @@ async def test_first_chunk_leaves_before_later_sentences_are_done(server: Server
     server.wait_for_log(rf"tts {len(text)} chars, 40 sentences")
 
 
+LONG_FIRST = "Sure, I turned on every light in the house and set the heating to twenty-one degrees."
+PIECES = ("Sure, I turned on every light in the house,", "and set the heating to twenty-one degrees.")
+
+
+async def test_long_first_sentence_is_spoken_in_two_pieces(server: ServerProcess) -> None:
+    """The test voice speaks en-us: the cut is before "and", the first piece ends in a comma."""
+    first = await synthesize(server.uri, PIECES[0])
+    rest = await synthesize(server.uri, PIECES[1])
+    whole = await synthesize(server.uri, LONG_FIRST)
+    assert whole.audio == first.audio + rest.audio
+    server.wait_for_log(rf"tts {len(LONG_FIRST)} chars, 2 sentences")
+    words = [f"{word} " for word in LONG_FIRST.split(" ")]
+    streamed = await synthesize_streaming(server.uri, words)
+    assert streamed.audio == whole.audio
+
+
 async def test_empty_text_gives_start_and_stop(server: ServerProcess) -> None:
     result = await synthesize(server.uri, "   ")
     assert result.start is not None

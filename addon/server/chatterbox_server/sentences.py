@@ -9,9 +9,12 @@ Runs longer than ``max_chars`` with no sentence end are cut at the last clause b
 (``, ; : —``), else at the last space. ``flush`` returns whatever is left when the text ends.
 
 The first piece is what a listener waits for, so a first sentence longer than
-``FIRST_MAX_CHARS`` is cut at its first clause boundary that leaves at least ``FIRST_MIN_CHARS``
-(never at a mere space: without a clause boundary the sentence stays whole). While text streams
-in, that cut is made as soon as the boundary has arrived, before the sentence ends.
+``FIRST_LONG_CHARS`` is cut into a first piece of ``FIRST_MIN_CHARS``..``FIRST_MAX_CHARS``:
+after its first clause mark in that range, else before its first conjunction there ("and",
+"but", ... in the voice's language; the piece then ends with a comma, so the voice phrases it
+as the clause it is). Without either the sentence stays whole: a cut at a mere space would
+sound wrong. While text streams in, the cut is made as soon as the sentence is known to be
+long, before it ends; both ways give the same pieces.
 """
 
 from __future__ import annotations
@@ -19,8 +22,21 @@ from __future__ import annotations
 import re
 
 DEFAULT_MAX_CHARS = 250
-FIRST_MAX_CHARS = 80  # a longer first sentence is cut at a clause boundary for first audio
-FIRST_MIN_CHARS = 20  # ... into a first piece no shorter than this
+FIRST_LONG_CHARS = 60  # a longer first sentence is cut for first audio ...
+FIRST_MIN_CHARS = 20  # ... into a first piece of at least this many characters
+FIRST_MAX_CHARS = 45  # ... and at most this many
+
+# Per language (the voice's, e.g. "en" for en-us), words a first piece may end before. Only
+# words that start a clause whatever follows them; "so", "or", "denn" are also adverbs.
+CONJUNCTIONS: dict[str, frozenset[str]] = {
+    "de": frozenset({"und", "aber", "sondern", "weil", "w\u00e4hrend", "obwohl"}),
+    "en": frozenset({"and", "but", "because", "while", "although", "whereas", "unless"}),
+    "es": frozenset({"y", "pero", "porque", "aunque", "mientras"}),
+    "fr": frozenset({"et", "mais", "car", "parce", "tandis", "puis"}),
+    "it": frozenset({"e", "ed", "ma", "perch\u00e9", "mentre", "per\u00f2"}),
+    "nl": frozenset({"en", "maar", "omdat", "terwijl", "want"}),
+    "pt": frozenset({"e", "mas", "porque", "enquanto", "embora"}),
+}
 
 # Abbreviations after which "." never ends a sentence.
 _NEVER_END = frozenset(
@@ -66,10 +82,12 @@ def _is_abbreviation_end(word: str, following: str) -> bool | None:
 class SentenceSplitter:
     """Incremental splitter: ``add`` text pieces, get complete sentences; ``flush`` at the end."""
 
-    def __init__(self, max_chars: int = DEFAULT_MAX_CHARS) -> None:
+    def __init__(self, max_chars: int = DEFAULT_MAX_CHARS, language: str | None = None) -> None:
+        """``language`` (e.g. ``en``, ``en-us``, ``pt_BR``) picks the conjunctions to cut before."""
         self.max_chars = max_chars
         self._buffer = ""
         self._first = True  # nothing returned yet
+        self._conjunction = _conjunction_pattern(language)
 
     @property
     def pending(self) -> str:
@@ -86,9 +104,9 @@ class SentenceSplitter:
                 break
             sentences.extend(split_long(self._buffer[:cut], self.max_chars))
             self._buffer = self._buffer[cut:]
-        if self._first and not sentences and (cut := _first_clause_end(self._buffer)):
+        if self._first and not sentences and (cut := self._first_cut(self._buffer)):
             # A long first sentence still arriving: its first clause can be spoken now.
-            sentences.append(self._buffer[:cut])
+            sentences.append(_as_clause(self._buffer[:cut]))
             self._buffer = self._buffer[cut:]
         if len(self._buffer) > self.max_chars:
             # A long run without a sentence end: speak its complete clauses now.
@@ -114,9 +132,23 @@ class SentenceSplitter:
         pieces = [s for s in (s.strip() for s in sentences) if s]
         if self._first and pieces:
             self._first = False
-            if cut := _first_clause_end(pieces[0]):
-                pieces[0:1] = [pieces[0][:cut].strip(), pieces[0][cut:].strip()]
+            if cut := self._first_cut(pieces[0]):
+                pieces[0:1] = [_as_clause(pieces[0][:cut]).strip(), pieces[0][cut:].strip()]
         return pieces
+
+    def _first_cut(self, text: str) -> int | None:
+        """Where to end an over-long first sentence: a clause mark, else a conjunction; or None."""
+        if len(text.strip()) <= FIRST_LONG_CHARS:
+            return None
+        lead = len(text) - len(text.lstrip())
+        for pattern, end in ((_CLAUSE, True), (self._conjunction, False)):
+            for match in pattern.finditer(text) if pattern is not None else ():
+                size = (match.end() if end else match.start()) - lead
+                if size > FIRST_MAX_CHARS:
+                    break
+                if size >= FIRST_MIN_CHARS:
+                    return lead + size
+        return None
 
     @staticmethod
     def _find_boundary(text: str, *, final: bool) -> int | None:  # noqa: PLR0911
@@ -146,16 +178,18 @@ class SentenceSplitter:
         return None
 
 
-def _first_clause_end(text: str) -> int | None:
-    """Where to end an over-long first sentence: its first fitting clause boundary, or None."""
-    if len(text.strip()) <= FIRST_MAX_CHARS:
+def _conjunction_pattern(language: str | None) -> re.Pattern[str] | None:
+    """Match white space + a conjunction of ``language`` + white space; None if none known."""
+    words = CONJUNCTIONS.get((language or "").replace("_", "-").split("-")[0].lower())
+    if not words:
         return None
-    for match in _CLAUSE.finditer(text):
-        if match.end() > FIRST_MAX_CHARS:
-            break
-        if len(text[: match.end()].strip()) >= FIRST_MIN_CHARS:
-            return match.end()
-    return None
+    return re.compile(f"\\s(?:{'|'.join(sorted(words))})(?=\\s)")
+
+
+def _as_clause(head: str) -> str:
+    """End a piece cut before a conjunction with a comma, so it is spoken as a clause."""
+    stripped = head.rstrip()
+    return head if not stripped or stripped[-1] in ",;:\u2014\u2013" else stripped + ","
 
 
 def _cut_run(text: str, max_chars: int) -> tuple[str, str]:
@@ -180,7 +214,9 @@ def split_long(sentence: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
     return parts
 
 
-def split_sentences(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
-    """Split a whole text into sentences."""
-    splitter = SentenceSplitter(max_chars)
+def split_sentences(
+    text: str, max_chars: int = DEFAULT_MAX_CHARS, language: str | None = None
+) -> list[str]:
+    """Split a whole text into sentences (``language``: see ``SentenceSplitter``)."""
+    splitter = SentenceSplitter(max_chars, language)
     return [*splitter.add(text), *splitter.flush()]

@@ -44,7 +44,7 @@ class _Stream:
     """A SynthesizeStart..SynthesizeStop stream: text in, sentences queued, audio out."""
 
     speech: _Speech
-    splitter: SentenceSplitter = field(default_factory=SentenceSplitter)
+    splitter: SentenceSplitter
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     worker: asyncio.Task[None] | None = None
     failed: bool = False
@@ -87,7 +87,7 @@ class Speaking:
         speech = await self._speech(request.voice, request.context)
         speech.chars = len(text)
         await self._audio_start(speech)
-        for sentence in split_sentences(text):
+        for sentence in split_sentences(text, language=speech.voice.language):
             await self._speak(speech, sentence)
         await self.connection.write_event(AudioStop().event())
         self._log_speech("tts", speech)
@@ -97,7 +97,7 @@ class Speaking:
         if self._stream is not None:
             raise ClientError("out-of-order", "synthesize-start inside a stream")
         speech = await self._speech(request.voice, request.context)
-        stream = _Stream(speech)
+        stream = _Stream(speech, SentenceSplitter(language=speech.voice.language))
         self._stream = stream
         await self._audio_start(speech)
         stream.worker = asyncio.create_task(self._stream_worker(stream), name="tts stream")

@@ -48,10 +48,12 @@ class LoadedVoice:
     piper: PiperVoice
     sample_rate: int = field(init=False)
     speakers: dict[str, int] = field(init=False)
+    language: str = field(init=False)  # espeak-ng's voice, e.g. "en-us"
 
     def __post_init__(self) -> None:
         self.sample_rate = int(self.piper.config.sample_rate)
         self.speakers = dict(self.piper.config.speaker_id_map or {})
+        self.language = str(self.piper.config.espeak_voice or "")
 
     def speaker_id(self, speaker: str | int | None) -> int | None:
         """Return the id of ``speaker`` (a name or an id); None for the voice's default."""
