@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from wyoming.event import Event
@@ -14,6 +15,9 @@ class Connection(Protocol):
 
     async def write_event(self, event: Event) -> None:
         """Send an event to the client."""
+
+    async def write_events(self, events: Sequence[Event]) -> None:
+        """Send events to the client in one write."""
 
     async def error(self, code: str, text: str) -> None:
         """Send an Error event (best effort) and log it."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable, Sequence
 from typing import cast
 
 from wyoming.asr import Transcribe
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
-from wyoming.event import Event, async_read_event
+from wyoming.event import Event, async_read_event, async_write_event
 from wyoming.info import Describe
 from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
@@ -29,6 +30,26 @@ from .speaking import Speaking
 _LOGGER = logging.getLogger(__name__)
 
 LINGER_SECONDS = 2.0  # after refusing a well-framed event: read (and drop) the rest this long
+
+
+class _Encoded:
+    """Stands in for the stream writer while wyoming encodes events: keeps their bytes.
+
+    wyoming writes an event's header, data and payload separately, and each write to an idle
+    socket is a system call the client may wake up for. Collected, events leave in one write.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+
+    def writelines(self, data: Iterable[bytes]) -> None:
+        self.parts.extend(data)
+
+    async def drain(self) -> None:
+        return
 
 
 class ChatterboxHandler(AsyncEventHandler):
@@ -143,18 +164,26 @@ class ChatterboxHandler(AsyncEventHandler):
     # --- connection -----------------------------------------------------------------------
 
     async def write_event(self, event: Event) -> None:
-        """Send an event unless the connection is closing.
+        """Send an event unless the connection is closing (see :meth:`write_events`)."""
+        await self.write_events((event,))
 
-        Writing to a closing transport is not just useless: wyoming writes with
-        ``writelines``, which on a transport that lost its connection registers the socket with
-        the event loop again after it was closed, and a later connection reusing that file
-        descriptor then never gets read. So a gone client is an error here.
+    async def write_events(self, events: Sequence[Event]) -> None:
+        """Send events in one write to the socket unless the connection is closing.
+
+        Writing to a closing transport is not just useless: ``writelines`` on a transport that
+        lost its connection registers the socket with the event loop again after it was closed,
+        and a later connection reusing that file descriptor then never gets read. So a gone
+        client is an error here.
         """
         if self.writer.is_closing():
             raise ConnectionResetError("client disconnected")
+        encoded = _Encoded()
+        for event in events:
+            await async_write_event(event, cast(asyncio.StreamWriter, encoded))
+        self.writer.writelines(encoded.parts)
         try:
             async with asyncio.timeout(self.context.idle_timeout):
-                await super().write_event(event)
+                await self.writer.drain()
         except TimeoutError:
             _LOGGER.info(
                 "%s: not reading for %g s, closing", self.client, self.context.idle_timeout

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.event import Event
 from wyoming.tts import Synthesize, SynthesizeStart, SynthesizeStopped, SynthesizeVoice
 
 from .connection import Connection
@@ -36,7 +37,7 @@ class _Speech:
     chars: int = 0
     sentences: int = 0
     audio_seconds: float = 0.0
-    first_chunk_ms: float | None = None
+    first_chunk_ms: float | None = None  # also: AudioStart was sent
 
 
 @dataclass
@@ -86,10 +87,9 @@ class Speaking:
             raise ClientError("text-too-long", f"text of {len(text)} chars exceeds {MAX_TTS_CHARS}")
         speech = await self._speech(request.voice, request.context)
         speech.chars = len(text)
-        await self._audio_start(speech)
         for sentence in split_sentences(text, language=speech.voice.language):
             await self._speak(speech, sentence)
-        await self.connection.write_event(AudioStop().event())
+        await self.connection.write_events([*self._silent_start(speech), AudioStop().event()])
         self._log_speech("tts", speech)
 
     async def start_stream(self, request: SynthesizeStart) -> None:
@@ -99,7 +99,6 @@ class Speaking:
         speech = await self._speech(request.voice, request.context)
         stream = _Stream(speech, SentenceSplitter(language=speech.voice.language))
         self._stream = stream
-        await self._audio_start(speech)
         stream.worker = asyncio.create_task(self._stream_worker(stream), name="tts stream")
 
     def stream_text(self, text: Any) -> bool:
@@ -130,8 +129,8 @@ class Speaking:
         await stream.worker
         if stream.failed:
             return False
-        await self.connection.write_event(AudioStop().event())
-        await self.connection.write_event(SynthesizeStopped().event())
+        stop = [AudioStop().event(), SynthesizeStopped().event()]
+        await self.connection.write_events([*self._silent_start(stream.speech), *stop])
         self._log_speech("tts stream", stream.speech)
         return True
 
@@ -184,22 +183,33 @@ class Speaking:
                 await self.connection.error("internal", "synthesis failed")
             self.connection.close()
 
-    async def _audio_start(self, speech: _Speech) -> None:
-        rate = speech.voice.sample_rate
-        await self.connection.write_event(AudioStart(rate=rate, width=2, channels=1).event())
+    def _silent_start(self, speech: _Speech) -> list[Event]:
+        """AudioStart for a request that ends without audio (no text): it has none yet."""
+        if speech.first_chunk_ms is not None:
+            return []
+        return [AudioStart(rate=speech.voice.sample_rate, width=2, channels=1).event()]
 
     async def _speak(self, speech: _Speech, sentence: str) -> None:
-        """Synthesize one sentence on a worker thread and send its audio."""
+        """Synthesize one sentence on a worker thread and send its audio.
+
+        The first audio leaves in one write with the AudioStart before it; the rest of the
+        sentence follows in a second write.
+        """
         pcm = await self.tts.synthesize(
             speech.voice, sentence, speech.speaker_id, speech.length_scale
         )
         rate = speech.voice.sample_rate
         step = SAMPLES_PER_CHUNK * 2
-        for offset in range(0, len(pcm), step):
-            chunk = AudioChunk(rate=rate, width=2, channels=1, audio=pcm[offset : offset + step])
-            await self.connection.write_event(chunk.event())
-            if speech.first_chunk_ms is None:
-                speech.first_chunk_ms = (time.perf_counter() - speech.started) * 1000
+        chunks = [
+            AudioChunk(rate=rate, width=2, channels=1, audio=pcm[offset : offset + step]).event()
+            for offset in range(0, len(pcm), step)
+        ]
+        if chunks and speech.first_chunk_ms is None:
+            start = AudioStart(rate=rate, width=2, channels=1).event()
+            await self.connection.write_events([start, chunks.pop(0)])
+            speech.first_chunk_ms = (time.perf_counter() - speech.started) * 1000
+        if chunks:
+            await self.connection.write_events(chunks)
         speech.sentences += 1
         speech.audio_seconds += len(pcm) / 2 / rate
 
