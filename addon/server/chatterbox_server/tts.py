@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import threading
 import time
@@ -13,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from piper import PiperVoice, SynthesisConfig
+import onnxruntime
+from piper import PiperConfig, PiperVoice, SynthesisConfig
 
 from .models import VoiceFiles, resolve_voice
 from .workers import worker_pool
@@ -69,6 +71,25 @@ class LoadedVoice:
             return speaker_id
         known = ", ".join(self.speakers) or f"0..{self.piper.config.num_speakers - 1}"
         raise UnknownSpeakerError(f"voice {self.name} has no speaker {speaker!r} (has {known})")
+
+
+def load_piper(files: VoiceFiles, use_cuda: bool = False) -> PiperVoice:
+    """Load a Piper voice whose onnxruntime threads sleep, rather than spin, between runs.
+
+    By default onnxruntime's threads keep spinning for a while after each run, waiting for more
+    work: CPU the event loop, the client and speech-to-text could use. The bench measured about
+    40 % less CPU time per synthesis without it (test voice, 2 cores).
+    """
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    providers: list[str | tuple[str, dict[str, str]]] = ["CPUExecutionProvider"]
+    if use_cuda:
+        providers = [("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"})]
+    session = onnxruntime.InferenceSession(
+        str(files.onnx), sess_options=options, providers=providers
+    )
+    config = PiperConfig.from_dict(json.loads(files.config.read_text(encoding="utf-8")))
+    return PiperVoice(session=session, config=config)
 
 
 def _serialized(phonemize: Callable[[str], list[list[str]]]) -> Callable[[str], list[list[str]]]:
@@ -166,7 +187,7 @@ class TtsEngine:
                 self._voices.move_to_end(files.name)
                 return cached
         started = time.perf_counter()
-        piper = PiperVoice.load(files.onnx, files.config, use_cuda=self.use_cuda)
+        piper = load_piper(files, self.use_cuda)
         piper.phonemize = _serialized(piper.phonemize)  # type: ignore[method-assign,assignment]
         voice = LoadedVoice(files.name, files, piper)
         with self._lock:
