@@ -25,6 +25,11 @@ RATE, WIDTH, CHANNELS = 16000, 2, 1
 CHUNK_SECONDS = 0.02
 CHUNK_BYTES = int(RATE * CHUNK_SECONDS) * WIDTH * CHANNELS
 TIMEOUT = 120.0
+# Home Assistant's assist pipeline starts a TTS stream once the agent's answer has more than this
+# many characters (STREAM_RESPONSE_CHARS) and sends those as the stream's first chunk.
+HA_FIRST_CHUNK_CHARS = 60
+ONESHOT, STREAMING, STREAMING_WORDS = "oneshot", "streaming", "streaming_words"
+TTS_MODES = (ONESHOT, STREAMING, STREAMING_WORDS)
 
 
 class RequestError(RuntimeError):
@@ -104,19 +109,35 @@ async def transcribe(port: int, pcm: bytes, pace: float, language: str | None) -
             return SttResult(_ms(stopped), Transcript.from_event(event).text)
 
 
-async def synthesize(port: int, text: str, *, streaming: bool) -> TtsResult:
-    """Speak ``text`` one-shot (Synthesize) or streamed word by word (SynthesizeStart/Chunk/Stop).
+def stream_chunks(text: str, mode: str) -> list[str]:
+    """Cut ``text`` into a stream's SynthesizeChunk texts.
 
-    One-shot ends at AudioStop, streaming at SynthesizeStopped.
+    ``streaming`` sends it as Home Assistant sends an answer: its first > 60 characters at
+    once, then word by word. ``streaming_words`` sends every word on its own from the start.
     """
+    words = [f"{word} " for word in text.split(" ")]
+    words[-1] = words[-1][:-1]
+    if mode == STREAMING_WORDS:
+        return words
+    first = ""
+    while words and len(first) <= HA_FIRST_CHUNK_CHARS:
+        first += words.pop(0)
+    return [first, *words]
+
+
+async def synthesize(port: int, text: str, mode: str = ONESHOT) -> TtsResult:
+    """Speak ``text`` one-shot (Synthesize) or streamed (SynthesizeStart/Chunk/Stop).
+
+    See :func:`stream_chunks` for the streaming modes. One-shot ends at AudioStop, streaming at
+    SynthesizeStopped.
+    """
+    streaming = mode != ONESHOT
     async with asyncio.timeout(TIMEOUT), AsyncTcpClient(HOST, port) as client:
         started = time.perf_counter()
         if streaming:
             await client.write_event(SynthesizeStart().event())
-            words = text.split(" ")
-            for index, word in enumerate(words):
-                piece = word if index == len(words) - 1 else f"{word} "
-                await client.write_event(SynthesizeChunk(text=piece).event())
+            for chunk in stream_chunks(text, mode):
+                await client.write_event(SynthesizeChunk(text=chunk).event())
             await client.write_event(Synthesize(text=text).event())
             await client.write_event(SynthesizeStop().event())
         else:

@@ -38,7 +38,7 @@ async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
                 if stt:
                     await transcribe(port, audio[turn % len(audio)], pace, language)
                 else:
-                    await synthesize(port, text, streaming=False)
+                    await synthesize(port, text)
                 completed += 1
             except (OSError, TimeoutError, RuntimeError) as err:
                 errors.append(f"{type(err).__name__}: {err}")

@@ -52,7 +52,7 @@ async def stt_level(
 
 
 async def tts_level(
-    port: int, text: str, clients: int, repeats: int, *, streaming: bool
+    port: int, text: str, clients: int, repeats: int, mode: str
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """``clients`` speakers each ask ``repeats`` syntheses in a row; one record per synthesis."""
 
@@ -60,7 +60,7 @@ async def tts_level(
         records, errors = [], []
         for _ in range(repeats):
             try:
-                records.append(asdict(await synthesize(port, text, streaming=streaming)))
+                records.append(asdict(await synthesize(port, text, mode)))
             except (OSError, TimeoutError, RuntimeError) as err:
                 errors.append(f"{type(err).__name__}: {err}")
         return records, errors

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import measure
-from bench.client import synthesize, transcribe
+from bench.client import ONESHOT, TTS_MODES, synthesize, transcribe
 from bench.report import summarize
 from bench.servers import ROLES, SERVERS, RunningServer, Settings, find_voice
 from tests.corpus import Clip
@@ -88,10 +88,10 @@ async def _bench_stt(config: Config, server: RunningServer, result: dict[str, An
 
 
 async def _bench_tts(config: Config, server: RunningServer, result: dict[str, Any]) -> None:
-    cold = await synthesize(server.port, config.tts_text, streaming=False)  # may load the voice
+    cold = await synthesize(server.port, config.tts_text)  # may load the voice
     result["first_tts_ms"] = cold.first_audio_ms
-    modes = ["oneshot", "streaming"] if server.supports_streaming() else ["oneshot"]
-    result["tts"] = {"oneshot": {}, "streaming": None}
+    modes = TTS_MODES if server.supports_streaming() else (ONESHOT,)
+    result["tts"] = dict.fromkeys(TTS_MODES)
     for mode in modes:
         result["tts"][mode] = {}
         for clients in config.clients:
@@ -101,7 +101,7 @@ async def _bench_tts(config: Config, server: RunningServer, result: dict[str, An
                 config.tts_text,
                 clients,
                 config.tts_repeats,
-                streaming=mode == "streaming",
+                mode,
             )
             result["tts"][mode][str(clients)] = records
             result["errors"] += errors

@@ -9,8 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from homeassistant.components.assist_pipeline.pipeline import STREAM_RESPONSE_CHARS
 
+from bench.client import (
+    HA_FIRST_CHUNK_CHARS,
+    STREAMING,
+    STREAMING_WORDS,
+    TTS_MODES,
+    stream_chunks,
+)
 from bench.report import GOALS, PEERS_TOGETHER
+from bench.run import TTS_TEXT
 from bench.servers import CHATTERBOX, FASTER_WHISPER, PIPER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +31,7 @@ COMMON = ("start_to_ready_s", "peak_rss_mb", "describe_idle_p50_ms", "describe_l
 STT = ("stt_p50_ms@{n}", "stt_p95_ms@{n}", "stt_silence_p50_ms@{n}")
 TTS = tuple(
     f"tts_{mode}_{kind}_ms@{{n}}"
-    for mode in ("oneshot", "streaming")
+    for mode in TTS_MODES
     for kind in ("first_p50", "first_p95", "total_p50")
 )
 EXPECTED = {CHATTERBOX: STT + TTS, FASTER_WHISPER: STT, PIPER: TTS}
@@ -92,3 +101,15 @@ def test_quick_bench_reports_every_metric_and_ratio(
     for name in (FASTER_WHISPER, PIPER, PEERS_TOGETHER):
         assert name in result.stdout
     assert out.with_suffix(".png").stat().st_size > 10_000
+
+
+def test_streams_text_as_home_assistant_does() -> None:
+    """HA's pipeline sends the answer's first > 60 characters as the stream's first chunk."""
+    assert HA_FIRST_CHUNK_CHARS == STREAM_RESPONSE_CHARS
+    chunks = stream_chunks(TTS_TEXT, STREAMING)
+    assert "".join(chunks) == TTS_TEXT
+    assert len(chunks[0]) > STREAM_RESPONSE_CHARS >= len(chunks[0].rstrip().rsplit(" ", 1)[0])
+    assert all(chunk.strip().count(" ") == 0 for chunk in chunks[1:])  # then word by word
+    words = stream_chunks(TTS_TEXT, STREAMING_WORDS)
+    assert "".join(words) == TTS_TEXT
+    assert len(words) == len(TTS_TEXT.split(" "))
