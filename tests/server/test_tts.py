@@ -55,7 +55,10 @@ async def test_first_chunk_leaves_before_later_sentences_are_done(server: Server
 
 
 LONG_FIRST = "Sure, I turned on every light in the house and set the heating to twenty-one degrees."
-PIECES = ("Sure, I turned on every light in the house,", "and set the heating to twenty-one degrees.")
+PIECES = (
+    "Sure, I turned on every light in the house,",
+    "and set the heating to twenty-one degrees.",
+)
 
 
 async def test_long_first_sentence_is_spoken_in_two_pieces(server: ServerProcess) -> None:
