@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .discovery import default_name
 from .limits import DEFAULT_IDLE_TIMEOUT, LIMITS_HELP
+from .memory import limit_malloc_arenas
 from .models import ModelNotFoundError
 from .workers import run_at_worker_priority
 
@@ -299,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.debug)
     _LOGGER.info("Chatterbox %s starting (mode %s)", __version__, args.mode)
+    limit_malloc_arenas()  # before any worker thread exists
     try:
         context = run_at_worker_priority(partial(_load, args))
     except ModelNotFoundError as err:
