@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from chatterbox_server.sentences import SentenceSplitter, split_long, split_sentences
+from chatterbox_server.sentences import (
+    SentenceSplitter,
+    ends_clause,
+    split_long,
+    split_sentences,
+)
 
 
 @pytest.mark.parametrize(
@@ -115,15 +120,25 @@ def test_short_or_early_clauses_do_not_cut() -> None:
     assert split_sentences(text, language="en") == [text]  # the second comma is past 45
 
 
-HEATING = "Sure, I turned on every light in the house and set the heating to twenty-one degrees."
+HEATING = "Sure, I turned on every light in the house and the heating is at twenty-one degrees."
 
 
 def test_long_first_sentence_is_cut_before_a_conjunction() -> None:
     """The piece before the conjunction ends with a comma: the voice phrases it as a clause."""
     assert split_sentences(HEATING, language="en") == [
         "Sure, I turned on every light in the house,",
-        "and set the heating to twenty-one degrees.",
+        "and the heating is at twenty-one degrees.",
     ]
+    text = "The kitchen light is now on but the heating will stay off until tomorrow morning."
+    assert split_sentences(text, language="en")[0] == "The kitchen light is now on,"
+
+
+def test_and_counts_only_before_a_clause() -> None:
+    """An "and" before a noun joins words, not clauses: no cut (the later comma is past 45)."""
+    text = "I've turned off the lights in the kitchen and dining room, and locked the front door."
+    assert split_sentences(text, language="en") == [text]
+    spanish = "He encendido las luces de la cocina y del sal\u00f3n y he bajado la persiana."
+    assert split_sentences(spanish, language="es") == [spanish]  # no "and" rule for es
 
 
 def test_conjunctions_are_the_voices_language_only() -> None:
@@ -139,11 +154,20 @@ def test_conjunctions_are_the_voices_language_only() -> None:
         "Ich habe das Licht in der K\u00fcche eingeschaltet,",
         "und die Heizung auf 21 Grad gestellt.",
     ]
+    spanish = (
+        "Las luces de la cocina ya est\u00e1n encendidas pero la calefacci\u00f3n sigue apagada."
+    )
+    assert (
+        split_sentences(spanish, language="es")[0]
+        == "Las luces de la cocina ya est\u00e1n encendidas,"
+    )
 
 
 def test_a_conjunction_is_a_whole_lowercase_word() -> None:
     text = "The android in the hallway is sandwiched between boxes And crates by the front door."
     assert split_sentences(text, language="en") == [text]
+    text = "The lights in the kitchen are on and theatre mode is set for the living room tonight."
+    assert split_sentences(text, language="en") == [text]  # "theatre" is not "the"
 
 
 def test_a_clause_mark_wins_over_an_earlier_conjunction() -> None:
@@ -151,7 +175,17 @@ def test_a_clause_mark_wins_over_an_earlier_conjunction() -> None:
     assert split_sentences(text, language="en")[0] == "The lights are on and the fan too,"
 
 
-@pytest.mark.parametrize("text", [LONG_FIRST, HEATING, HEATING.replace(",", "") + " Done."])
+def test_only_mid_sentence_pieces_end_a_clause() -> None:
+    pieces = split_sentences(HEATING + " Anything else?", language="en")
+    assert [ends_clause(piece) for piece in pieces] == [True, False, False]
+
+
+OVER_MAX = "Sure thing my friend, " + "I turned on the light " * 12 + "and the end. Next one."
+
+
+@pytest.mark.parametrize(
+    "text", [LONG_FIRST, HEATING, HEATING.replace(",", "") + " Done.", OVER_MAX, "\n" + OVER_MAX]
+)
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 20, 61])
 def test_streamed_pieces_equal_whole_text_pieces(text: str, size: int) -> None:
     """However the text arrives, the pieces are those of the whole text."""

@@ -10,11 +10,12 @@ Runs longer than ``max_chars`` with no sentence end are cut at the last clause b
 
 The first piece is what a listener waits for, so a first sentence longer than
 ``FIRST_LONG_CHARS`` is cut into a first piece of ``FIRST_MIN_CHARS``..``FIRST_MAX_CHARS``:
-after its first clause mark in that range, else before its first conjunction there ("and",
-"but", ... in the voice's language; the piece then ends with a comma, so the voice phrases it
-as the clause it is). Without either the sentence stays whole: a cut at a mere space would
-sound wrong. While text streams in, the cut is made as soon as the sentence is known to be
-long, before it ends; both ways give the same pieces.
+after its first clause mark in that range, else before its first conjunction there (in the
+voice's language: ``CONJUNCTIONS`` always, ``COORDINATORS`` such as "and" only when an article
+or pronoun follows). A piece cut before a conjunction ends with a comma, so the voice phrases it
+as the clause it is. Without either the sentence stays whole: a cut at a mere space would sound
+wrong. While text streams in, the cut is made as soon as the sentence is known to be long,
+before it ends; however the text arrives, the pieces are those of the whole text.
 """
 
 from __future__ import annotations
@@ -26,16 +27,30 @@ FIRST_LONG_CHARS = 60  # a longer first sentence is cut for first audio ...
 FIRST_MIN_CHARS = 20  # ... into a first piece of at least this many characters
 FIRST_MAX_CHARS = 45  # ... and at most this many
 
-# Per language (the voice's, e.g. "en" for en-us), words a first piece may end before. Only
-# words that start a clause whatever follows them; "so", "or", "denn" are also adverbs.
+# Per language (the voice's, e.g. "en" for en-us), words a first piece may end before.
+# CONJUNCTIONS start a clause whatever follows them ("so", "or", "denn" are also adverbs).
 CONJUNCTIONS: dict[str, frozenset[str]] = {
-    "de": frozenset({"und", "aber", "sondern", "weil", "w\u00e4hrend", "obwohl"}),
-    "en": frozenset({"and", "but", "because", "while", "although", "whereas", "unless"}),
-    "es": frozenset({"y", "pero", "porque", "aunque", "mientras"}),
-    "fr": frozenset({"et", "mais", "car", "parce", "tandis", "puis"}),
-    "it": frozenset({"e", "ed", "ma", "perch\u00e9", "mentre", "per\u00f2"}),
-    "nl": frozenset({"en", "maar", "omdat", "terwijl", "want"}),
-    "pt": frozenset({"e", "mas", "porque", "enquanto", "embora"}),
+    "de": frozenset({"aber", "sondern", "weil", "w\u00e4hrend", "obwohl"}),
+    "en": frozenset({"but", "because", "while", "although", "whereas", "unless"}),
+    "es": frozenset({"pero", "porque", "aunque", "mientras"}),
+    "fr": frozenset({"mais", "car", "parce", "tandis"}),
+    "it": frozenset({"ma", "perch\u00e9", "mentre", "per\u00f2"}),
+    "nl": frozenset({"maar", "omdat", "terwijl", "want"}),
+    "pt": frozenset({"mas", "porque", "enquanto", "embora"}),
+}
+# "and" joins words as often as clauses ("the kitchen and dining room"), so it counts only when
+# a clause seems to follow: a pronoun or an article ("and the heating is ...", "and it ...").
+COORDINATORS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "de": (
+        frozenset({"und"}),
+        frozenset({"der", "die", "das", "den", "dem", "ein", "eine", "ich", "du", "er", "sie"})
+        | frozenset({"es", "wir", "ihr", "man"}),
+    ),
+    "en": (
+        frozenset({"and"}),
+        frozenset({"the", "a", "an", "i", "you", "he", "she", "it", "we", "they", "there"})
+        | frozenset({"this", "that", "these", "those", "my", "your", "our", "their", "its"}),
+    ),
 }
 
 # Abbreviations after which "." never ends a sentence.
@@ -56,6 +71,7 @@ _MAYBE_END = frozenset(
 _CJK_STOPS = "\u3002\uff01\uff1f"
 _CLOSERS = "\"'\u201d\u2019\u00bb)\\]"
 _TERMINATOR = re.compile(f"(?:[.!?\u2026]+|[{_CJK_STOPS}]+)[{_CLOSERS}]*")
+_CLAUSE_MARKS = ",;:\u2014\u2013"
 _CLAUSE = re.compile("[,;:\u2014\u2013](?=\\s)|\\s[\u2014\u2013](?=\\s)")
 _OPENERS = "\"'\u201c\u2018\u00ab([\u00bf\u00a1"
 
@@ -102,17 +118,18 @@ class SentenceSplitter:
             cut = self._find_boundary(self._buffer, final=False)
             if cut is None:
                 break
-            sentences.extend(split_long(self._buffer[:cut], self.max_chars))
+            sentences.extend(self._split(self._buffer[:cut]))
             self._buffer = self._buffer[cut:]
         if self._first and not sentences and (cut := self._first_cut(self._buffer)):
             # A long first sentence still arriving: its first clause can be spoken now.
+            self._first = False
             sentences.append(_as_clause(self._buffer[:cut]))
             self._buffer = self._buffer[cut:]
         if len(self._buffer) > self.max_chars:
             # A long run without a sentence end: speak its complete clauses now.
             head, self._buffer = _cut_run(self._buffer, self.max_chars)
-            sentences.extend(split_long(head, self.max_chars))
-        return self._pieces(sentences)
+            sentences.extend(self._split(head))
+        return _pieces(sentences)
 
     def flush(self) -> list[str]:
         """Return the remaining text as sentences and reset."""
@@ -122,19 +139,19 @@ class SentenceSplitter:
             cut = self._find_boundary(text, final=True)
             if cut is None:
                 break
-            sentences.extend(split_long(text[:cut], self.max_chars))
+            sentences.extend(self._split(text[:cut]))
             text = text[cut:]
-        sentences.extend(split_long(text, self.max_chars))
-        return self._pieces(sentences)
+        sentences.extend(self._split(text))
+        return _pieces(sentences)
 
-    def _pieces(self, sentences: list[str]) -> list[str]:
-        """Strip and drop empty pieces; cut an over-long first sentence at a clause."""
-        pieces = [s for s in (s.strip() for s in sentences) if s]
-        if self._first and pieces:
+    def _split(self, sentence: str) -> list[str]:
+        """Cut a complete sentence (or run): the first one early, over-long ones at clauses."""
+        head: list[str] = []
+        if self._first and sentence.strip():
             self._first = False
-            if cut := self._first_cut(pieces[0]):
-                pieces[0:1] = [_as_clause(pieces[0][:cut]).strip(), pieces[0][cut:].strip()]
-        return pieces
+            if cut := self._first_cut(sentence):
+                head, sentence = [_as_clause(sentence[:cut])], sentence[cut:]
+        return head + split_long(sentence, self.max_chars)
 
     def _first_cut(self, text: str) -> int | None:
         """Where to end an over-long first sentence: a clause mark, else a conjunction; or None."""
@@ -179,17 +196,32 @@ class SentenceSplitter:
 
 
 def _conjunction_pattern(language: str | None) -> re.Pattern[str] | None:
-    """Match white space + a conjunction of ``language`` + white space; None if none known."""
-    words = CONJUNCTIONS.get((language or "").replace("_", "-").split("-")[0].lower())
-    if not words:
-        return None
-    return re.compile(f"\\s(?:{'|'.join(sorted(words))})(?=\\s)")
+    """Match white space + a conjunction of ``language`` (see above); None if none known."""
+    base = (language or "").replace("_", "-").split("-")[0].lower()
+    alternatives = []
+    if words := CONJUNCTIONS.get(base):
+        alternatives.append(f"(?:{'|'.join(sorted(words))})(?=\\s)")
+    if base in COORDINATORS:
+        words, followers = COORDINATORS[base]
+        then = "|".join(sorted(followers))
+        alternatives.append(f"(?:{'|'.join(sorted(words))})(?=\\s+(?i:{then})\\b)")
+    return re.compile(f"\\s(?:{'|'.join(alternatives)})") if alternatives else None
+
+
+def _pieces(sentences: list[str]) -> list[str]:
+    """Strip the pieces and drop the empty ones."""
+    return [s for s in (s.strip() for s in sentences) if s]
+
+
+def ends_clause(piece: str) -> bool:
+    """Whether a piece ends mid-sentence, at a clause mark (so no pause for a sentence end)."""
+    return piece.rstrip()[-1:] in _CLAUSE_MARKS
 
 
 def _as_clause(head: str) -> str:
     """End a piece cut before a conjunction with a comma, so it is spoken as a clause."""
     stripped = head.rstrip()
-    return head if not stripped or stripped[-1] in ",;:\u2014\u2013" else stripped + ","
+    return head if not stripped or stripped[-1] in _CLAUSE_MARKS else stripped + ","
 
 
 def _cut_run(text: str, max_chars: int) -> tuple[str, str]:
