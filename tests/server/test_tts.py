@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from wyoming.tts import Synthesize, SynthesizeVoice
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeVoice
 
 from tests.support.server import ServerProcess
 from tests.support.wyoming_client import (
@@ -54,10 +56,10 @@ async def test_first_chunk_leaves_before_later_sentences_are_done(server: Server
     server.wait_for_log(rf"tts {len(text)} chars, 40 sentences")
 
 
-LONG_FIRST = "Sure, I turned on every light in the house and set the heating to twenty-one degrees."
+LONG_FIRST = "Sure, I turned on every light in the house and the heating is at twenty-one degrees."
 PIECES = (
     "Sure, I turned on every light in the house,",
-    "and set the heating to twenty-one degrees.",
+    "and the heating is at twenty-one degrees.",
 )
 
 
@@ -71,6 +73,20 @@ async def test_long_first_sentence_is_spoken_in_two_pieces(server: ServerProcess
     words = [f"{word} " for word in LONG_FIRST.split(" ")]
     streamed = await synthesize_streaming(server.uri, words)
     assert streamed.audio == whole.audio
+    framing = [event for event in streamed.events if event != "audio-chunk"]
+    assert framing == ["audio-start", "audio-stop", "synthesize-stopped"]
+
+
+async def test_sentence_silence_follows_sentences_not_the_first_piece(
+    server: ServerProcess, start_server: Callable[..., ServerProcess]
+) -> None:
+    """--sentence-silence (0.2 s by default) comes once, at the end, not after the first piece."""
+    quiet = start_server("--sentence-silence", "0")
+    pieces = [await synthesize(quiet.uri, piece) for piece in PIECES]
+    whole = await synthesize(server.uri, LONG_FIRST)
+    silence = bytes(2 * int(22050 * 0.2))
+    assert whole.audio == pieces[0].audio + pieces[1].audio + silence
+    assert [e for e in whole.events if e != "audio-chunk"] == ["audio-start", "audio-stop"]
 
 
 async def test_empty_text_gives_start_and_stop(server: ServerProcess) -> None:
@@ -125,6 +141,21 @@ async def test_text_cap(server: ServerProcess) -> None:
     assert (await synthesize(server.uri, "word " * 1999)).audio  # 9995 characters is fine
     with pytest.raises(ServerError, match="text-too-long"):
         await synthesize_streaming(server.uri, ["word " * 1000] * 11)
+
+
+async def test_nothing_follows_an_error_mid_stream(server: ServerProcess) -> None:
+    """A stream that goes wrong stops at its Error: no audio keeps coming from the backlog."""
+    backlog = " ".join(f"This is sentence number {i} of a long answer." for i in range(60))
+    async with client(server.uri) as conn:
+        await conn.write_event(SynthesizeStart().event())
+        await conn.write_event(SynthesizeChunk(text=backlog).event())
+        await conn.write_event(SynthesizeChunk(text="word " * 2000).event())  # over the cap
+        events: list[str] = []
+        while (event := await conn.read_event()) is not None:
+            events.append(event.type)
+    assert "error" in events
+    assert events[events.index("error") + 1 :] == []
+    assert events.count("audio-chunk") < 1000  # of about 4000: the backlog was cut short
 
 
 async def test_streaming_audio_arrives_before_stop(server: ServerProcess) -> None:

@@ -84,13 +84,13 @@ class ChatterboxHandler(AsyncEventHandler):
                 except (asyncio.IncompleteReadError, ConnectionError):
                     break
                 except Exception as err:  # a header wyoming could not decode
-                    await self.error("bad-event", f"malformed event: {type(err).__name__}: {err}")
+                    await self.fail("bad-event", f"malformed event: {type(err).__name__}: {err}")
                     break
                 if event is None:
                     if not self.guard.eof:
                         code = "too-large" if self.guard.violation else "bad-event"
                         text = self.guard.violation or "malformed event (not a Wyoming JSON header)"
-                        await self.error(code, text)
+                        await self.fail(code, text)
                     break
                 if not await self.handle_event(event):
                     if self._linger:
@@ -105,22 +105,22 @@ class ChatterboxHandler(AsyncEventHandler):
         kind: object = event.type  # decoded from client JSON: could be anything
         data: object = event.data
         if not isinstance(kind, str) or not isinstance(data, dict):
-            await self.error("bad-event", "event type must be a string and data an object")
+            await self.fail("bad-event", "event type must be a string and data an object")
             return False
         _LOGGER.debug("%s -> %s", self.client, event.type)
         try:
             return await self._dispatch(event)
         except ClientError as err:
             self._linger = True
-            await self.error(err.code, err.text)
+            await self.fail(err.code, err.text)
         except (KeyError, TypeError, AttributeError) as err:
             self._linger = True
-            await self.error("bad-event", f"bad {event.type} event: {type(err).__name__}: {err}")
+            await self.fail("bad-event", f"bad {event.type} event: {type(err).__name__}: {err}")
         except ConnectionError:
             pass
         except Exception:
             _LOGGER.exception("%s: failed to handle %s", self.client, event.type)
-            await self.error("internal", f"internal error handling {event.type}")
+            await self.fail("internal", f"internal error handling {event.type}")
         return False
 
     async def _dispatch(self, event: Event) -> bool:
@@ -204,6 +204,14 @@ class ChatterboxHandler(AsyncEventHandler):
                 reader = cast(asyncio.StreamReader, self.guard)
                 if await asyncio.wait_for(async_read_event(reader), remaining) is None:
                     break
+
+    async def fail(self, code: str, text: str) -> None:
+        """End the connection's work (a stream still speaking, speculation), then send Error.
+
+        Nothing follows the Error: the connection closes after it.
+        """
+        await self.disconnect()
+        await self.error(code, text)
 
     async def error(self, code: str, text: str) -> None:
         """Send an Error event (best effort) and log it."""

@@ -17,12 +17,13 @@ from .connection import Connection
 from .context import ServerContext
 from .limits import MAX_LENGTH_SCALE, MAX_TTS_CHARS, MIN_LENGTH_SCALE, ClientError
 from .models import ModelNotFoundError
-from .sentences import SentenceSplitter, split_sentences
+from .sentences import SentenceSplitter, ends_clause, split_sentences
 from .tts import LoadedVoice, TtsEngine, UnknownSpeakerError
 
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLES_PER_CHUNK = 2048  # audio samples per AudioChunk sent
+CHUNKS_PER_WRITE = 16  # AudioChunks sent in one write (~1.5 s of audio at 22 kHz)
 CONTEXT_KEY = "chatterbox"  # our options in an event's context
 
 
@@ -192,24 +193,30 @@ class Speaking:
     async def _speak(self, speech: _Speech, sentence: str) -> None:
         """Synthesize one sentence on a worker thread and send its audio.
 
-        The first audio leaves in one write with the AudioStart before it; the rest of the
-        sentence follows in a second write.
+        The first audio leaves in one write with the AudioStart before it; the rest follows
+        ``CHUNKS_PER_WRITE`` chunks per write, each write waiting for the client to keep up.
         """
         pcm = await self.tts.synthesize(
-            speech.voice, sentence, speech.speaker_id, speech.length_scale
+            speech.voice,
+            sentence,
+            speech.speaker_id,
+            speech.length_scale,
+            sentence_end=not ends_clause(sentence),
         )
         rate = speech.voice.sample_rate
         step = SAMPLES_PER_CHUNK * 2
-        chunks = [
-            AudioChunk(rate=rate, width=2, channels=1, audio=pcm[offset : offset + step]).event()
-            for offset in range(0, len(pcm), step)
-        ]
-        if chunks and speech.first_chunk_ms is None:
-            start = AudioStart(rate=rate, width=2, channels=1).event()
-            await self.connection.write_events([start, chunks.pop(0)])
-            speech.first_chunk_ms = (time.perf_counter() - speech.started) * 1000
-        if chunks:
-            await self.connection.write_events(chunks)
+        offsets = range(0, len(pcm), step)
+        for index in range(0, len(offsets), CHUNKS_PER_WRITE):
+            chunks = [
+                AudioChunk(rate=rate, width=2, channels=1, audio=pcm[at : at + step]).event()
+                for at in offsets[index : index + CHUNKS_PER_WRITE]
+            ]
+            if speech.first_chunk_ms is None:
+                start = AudioStart(rate=rate, width=2, channels=1).event()
+                await self.connection.write_events([start, chunks.pop(0)])
+                speech.first_chunk_ms = (time.perf_counter() - speech.started) * 1000
+            if chunks:
+                await self.connection.write_events(chunks)
         speech.sentences += 1
         speech.audio_seconds += len(pcm) / 2 / rate
 

@@ -218,15 +218,19 @@ class TtsEngine:
         text: str,
         speaker_id: int | None,
         length_scale: float | None = None,
+        *,
+        sentence_end: bool = True,
     ) -> bytes:
         """Return 16-bit mono PCM at ``voice.sample_rate`` for ``text`` (one sentence).
 
-        ``length_scale`` overrides ``--length-scale`` for this request.
+        ``length_scale`` overrides ``--length-scale`` for this request. ``--sentence-silence``
+        follows a sentence end, not a piece that ends mid-sentence (``sentence_end=False``).
         """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, self._synthesize, voice, text, speaker_id, length_scale
+        work = functools.partial(
+            self._synthesize, voice, text, speaker_id, length_scale, sentence_end=sentence_end
         )
+        return await loop.run_in_executor(self._executor, work)
 
     def _synthesize(
         self,
@@ -234,6 +238,8 @@ class TtsEngine:
         text: str,
         speaker_id: int | None,
         length_scale: float | None = None,
+        *,
+        sentence_end: bool = True,
     ) -> bytes:
         config = SynthesisConfig(
             speaker_id=speaker_id,
@@ -242,7 +248,7 @@ class TtsEngine:
             noise_w_scale=self.options.noise_w_scale,
         )
         parts = [chunk.audio_int16_bytes for chunk in voice.piper.synthesize(text, config)]
-        if parts and self.options.sentence_silence > 0:
+        if parts and sentence_end and self.options.sentence_silence > 0:
             silence = np.zeros(int(voice.sample_rate * self.options.sentence_silence), np.int16)
             parts.append(silence.tobytes())
         return b"".join(parts)
