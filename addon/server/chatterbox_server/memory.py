@@ -3,8 +3,9 @@
 glibc's malloc gives threads that contend for memory arenas of their own, up to 8 per core, and
 each keeps the memory freed into it. Inference threads allocate and free large buffers all the
 time, so on a small host the idle arenas added 10-15 MB to the peak (bench, test models). Two
-arenas keep that down at little cost in contention. ``MALLOC_ARENA_MAX`` in the environment, read
-by glibc itself, wins; other C libraries are left alone.
+arenas keep that down at little cost in contention. ``MALLOC_ARENA_MAX`` (or
+``GLIBC_TUNABLES=glibc.malloc.arena_max=N``) in the environment, read by glibc itself, wins;
+other C libraries are left alone.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ MALLOC_ARENAS = 2
 
 def limit_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
     """Cap glibc's malloc arenas at ``count``; call before starting threads. True if it did."""
-    if "MALLOC_ARENA_MAX" in os.environ:
+    if "MALLOC_ARENA_MAX" in os.environ or "arena_max" in os.environ.get("GLIBC_TUNABLES", ""):
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt  # the C library this process already uses
