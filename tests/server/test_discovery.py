@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 
@@ -39,3 +41,14 @@ async def test_advertised_on_the_network(start_server: Callable[..., ServerProce
     assert info.port == server.port
     assert info.properties[b"modes"] == b"tts"
     assert info.properties[b"version"] == __version__.encode()
+
+
+def test_zeroconf_is_imported_only_to_advertise() -> None:
+    """Without --zeroconf the server does not load the library (about 5 MB)."""
+    code = (
+        "import sys, chatterbox_server.__main__, chatterbox_server.server, "
+        "chatterbox_server.context; print('zeroconf' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -1,14 +1,19 @@
-"""Zeroconf (mDNS) advertisement so the Chatterbox integration can find this server."""
+"""Zeroconf (mDNS) advertisement so the Chatterbox integration can find this server.
+
+zeroconf is imported only when advertising (``--zeroconf``): a server without it does not
+carry the library (about 5 MB).
+"""
 
 from __future__ import annotations
 
 import logging
 import socket
-
-from zeroconf import IPVersion
-from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+from typing import TYPE_CHECKING
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -33,6 +38,8 @@ def local_address(host: str) -> str:
 
 def service_info(name: str, host: str, port: int, modes: list[str]) -> AsyncServiceInfo:
     """Build the service record: type ``_chatterbox._tcp``, TXT ``version`` and ``modes``."""
+    from zeroconf.asyncio import AsyncServiceInfo  # noqa: PLC0415  # only when advertising
+
     return AsyncServiceInfo(
         SERVICE_TYPE,
         f"{name}.{SERVICE_TYPE}",
@@ -52,6 +59,9 @@ class Advertiser:
 
     async def start(self) -> None:
         """Register the service on the local network."""
+        from zeroconf import IPVersion  # noqa: PLC0415  # only when advertising
+        from zeroconf.asyncio import AsyncZeroconf  # noqa: PLC0415
+
         self._zeroconf = AsyncZeroconf(ip_version=IPVersion.V4Only)
         await self._zeroconf.async_register_service(self.info, allow_name_change=True)
         _LOGGER.info("Advertising %s on port %d via zeroconf", self.info.name, self.info.port)
