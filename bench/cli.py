@@ -70,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--clients", type=int, nargs="+", help="parallel client levels (1 2 4)")
     p.add_argument("--clips", type=int, help="use only the first N clips")
     p.add_argument("--pace", type=float, default=1.0, help="x real time; 0 sends unpaced")
-    p.add_argument("--tts-repeats", type=int, help="syntheses per client, level, mode (20; 10)")
+    p.add_argument("--tts-repeats", type=int, help="syntheses per client, level and mode (30)")
     p.add_argument("--load-seconds", type=float, help="Describe probing under load (10)")
     p.add_argument("--beam-size", type=int, default=1)
     p.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 2)
@@ -108,7 +108,7 @@ def config_from(args: argparse.Namespace) -> Config:
         servers=args.servers,
         clients=args.clients or ((1, 2) if args.quick else (1, 2, 4)),
         pace=args.pace,
-        tts_repeats=args.tts_repeats or (10 if args.quick else 20),
+        tts_repeats=args.tts_repeats or 30,
         describe_samples=10 if args.quick else 20,
         load_seconds=args.load_seconds or (3.0 if args.quick else 10.0),
         beam_size=args.beam_size,

@@ -41,7 +41,7 @@ class Config:
     clients: Sequence[int] = (1, 2, 4)
     pace: float = 1.0
     tts_text: str = TTS_TEXT
-    tts_repeats: int = 20
+    tts_repeats: int = 30
     describe_samples: int = 20
     load_seconds: float = 10.0
     beam_size: int = 1
