@@ -48,9 +48,9 @@ async def test_slow_models_do_not_block_describe(
         time.sleep(SLOW)  # a fault: a model that takes its time, holding its worker thread
         return real_transcribe(self, *args)  # type: ignore[arg-type]
 
-    def slow_synthesize(self: TtsEngine, *args: object, **kwargs: object) -> bytes:
+    def slow_synthesize(self: TtsEngine, *args: object) -> bytes:
         time.sleep(SLOW)
-        return real_synthesize(self, *args, **kwargs)  # type: ignore[arg-type]
+        return real_synthesize(self, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(SttEngine, "_transcribe", slow_transcribe)
     monkeypatch.setattr(TtsEngine, "_synthesize", slow_synthesize)

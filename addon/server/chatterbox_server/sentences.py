@@ -220,8 +220,7 @@ def ends_clause(piece: str) -> bool:
 
 def _as_clause(head: str) -> str:
     """End a piece cut before a conjunction with a comma, so it is spoken as a clause."""
-    stripped = head.rstrip()
-    return head if not stripped or stripped[-1] in _CLAUSE_MARKS else stripped + ","
+    return head if not head.strip() or ends_clause(head) else head.rstrip() + ","
 
 
 def _cut_run(text: str, max_chars: int) -> tuple[str, str]:

@@ -90,7 +90,7 @@ class Speaking:
         speech.chars = len(text)
         for sentence in split_sentences(text, language=speech.voice.language):
             await self._speak(speech, sentence)
-        await self.connection.write_events([*self._silent_start(speech), AudioStop().event()])
+        await self.connection.write_events([*self._pending_start(speech), AudioStop().event()])
         self._log_speech("tts", speech)
 
     async def start_stream(self, request: SynthesizeStart) -> None:
@@ -131,7 +131,7 @@ class Speaking:
         if stream.failed:
             return False
         stop = [AudioStop().event(), SynthesizeStopped().event()]
-        await self.connection.write_events([*self._silent_start(stream.speech), *stop])
+        await self.connection.write_events([*self._pending_start(stream.speech), *stop])
         self._log_speech("tts stream", stream.speech)
         return True
 
@@ -184,8 +184,8 @@ class Speaking:
                 await self.connection.error("internal", "synthesis failed")
             self.connection.close()
 
-    def _silent_start(self, speech: _Speech) -> list[Event]:
-        """AudioStart for a request that ends without audio (no text): it has none yet."""
+    def _pending_start(self, speech: _Speech) -> list[Event]:
+        """Return the AudioStart not sent yet (it goes with the first audio), or nothing."""
         if speech.first_chunk_ms is not None:
             return []
         return [AudioStart(rate=speech.voice.sample_rate, width=2, channels=1).event()]
@@ -211,9 +211,8 @@ class Speaking:
                 AudioChunk(rate=rate, width=2, channels=1, audio=pcm[at : at + step]).event()
                 for at in offsets[index : index + CHUNKS_PER_WRITE]
             ]
-            if speech.first_chunk_ms is None:
-                start = AudioStart(rate=rate, width=2, channels=1).event()
-                await self.connection.write_events([start, chunks.pop(0)])
+            if start := self._pending_start(speech):
+                await self.connection.write_events([*start, chunks.pop(0)])
                 speech.first_chunk_ms = (time.perf_counter() - speech.started) * 1000
             if chunks:
                 await self.connection.write_events(chunks)

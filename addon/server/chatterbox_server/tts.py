@@ -226,31 +226,25 @@ class TtsEngine:
         ``length_scale`` overrides ``--length-scale`` for this request. ``--sentence-silence``
         follows a sentence end, not a piece that ends mid-sentence (``sentence_end=False``).
         """
-        loop = asyncio.get_running_loop()
-        work = functools.partial(
-            self._synthesize, voice, text, speaker_id, length_scale, sentence_end=sentence_end
-        )
-        return await loop.run_in_executor(self._executor, work)
-
-    def _synthesize(
-        self,
-        voice: LoadedVoice,
-        text: str,
-        speaker_id: int | None,
-        length_scale: float | None = None,
-        *,
-        sentence_end: bool = True,
-    ) -> bytes:
         config = SynthesisConfig(
             speaker_id=speaker_id,
             length_scale=length_scale if length_scale is not None else self.options.length_scale,
             noise_scale=self.options.noise_scale,
             noise_w_scale=self.options.noise_w_scale,
         )
+        pause = self.options.sentence_silence if sentence_end else 0.0
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._executor, self._synthesize, voice, text, config, pause
+        )
+
+    def _synthesize(
+        self, voice: LoadedVoice, text: str, config: SynthesisConfig, pause: float
+    ) -> bytes:
+        """Synthesize on a worker thread; ``pause`` seconds of silence follow the audio."""
         parts = [chunk.audio_int16_bytes for chunk in voice.piper.synthesize(text, config)]
-        if parts and sentence_end and self.options.sentence_silence > 0:
-            silence = np.zeros(int(voice.sample_rate * self.options.sentence_silence), np.int16)
-            parts.append(silence.tobytes())
+        if parts and pause > 0:
+            parts.append(np.zeros(int(voice.sample_rate * pause), np.int16).tobytes())
         return b"".join(parts)
 
     def close(self) -> None:
