@@ -52,7 +52,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="scripts/bench",
         description="Benchmark Chatterbox against wyoming-faster-whisper and wyoming-piper "
-        "with the same model files, beam size and threads. Servers run one at a time.",
+        "with the same model files, beam size and threads. Each server runs alone for STT, "
+        "Describe under load and memory; the TTS servers run side by side and take turns.",
     )
     p.add_argument("--quick", action="store_true", help="5 clips, 1/2 clients, short load (CI)")
     p.add_argument("--models", type=Path, help="DIR/stt and DIR/tts/*.onnx (default: test models)")
@@ -71,6 +72,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--clips", type=int, help="use only the first N clips")
     p.add_argument("--pace", type=float, default=1.0, help="x real time; 0 sends unpaced")
     p.add_argument("--tts-repeats", type=int, help="syntheses per client, level and mode (30)")
+    p.add_argument(
+        "--tts-gap",
+        type=float,
+        default=0.05,
+        help="seconds of quiet after each TTS turn (0.05); the TTS servers run side by side "
+        "and take turns request by request",
+    )
     p.add_argument("--load-seconds", type=float, help="Describe probing under load (10)")
     p.add_argument("--beam-size", type=int, default=1)
     p.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 2)
@@ -109,6 +117,7 @@ def config_from(args: argparse.Namespace) -> Config:
         clients=args.clients or ((1, 2) if args.quick else (1, 2, 4)),
         pace=args.pace,
         tts_repeats=args.tts_repeats or 30,
+        tts_gap=args.tts_gap,
         describe_samples=10 if args.quick else 20,
         load_seconds=args.load_seconds or (3.0 if args.quick else 10.0),
         beam_size=args.beam_size,

@@ -52,22 +52,28 @@ async def stt_level(
 
 
 async def tts_level(
-    port: int, text: str, clients: int, repeats: int, mode: str
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """``clients`` speakers each ask ``repeats`` syntheses in a row; one record per synthesis."""
+    ports: dict[str, int], text: str, clients: int, repeats: int, mode: str, gap: float
+) -> dict[str, tuple[list[dict[str, Any]], list[str]]]:
+    """Ask each server in turn for ``clients`` syntheses at once, ``repeats`` rounds.
 
-    async def speaker() -> tuple[list[dict[str, Any]], list[str]]:
-        records, errors = [], []
-        for _ in range(repeats):
-            try:
-                records.append(asdict(await synthesize(port, text, mode)))
-            except (OSError, TimeoutError, RuntimeError) as err:
-                errors.append(f"{type(err).__name__}: {err}")
-        return records, errors
-
-    results, errors = await _gather([speaker() for _ in range(clients)])
-    records = [record for done, _ in results for record in done]
-    return records, errors + [error for _, failed in results for error in failed]
+    The servers take turns request by request (the order flips every round), so what the
+    machine does meanwhile (other load, frequency, caches) weighs on each alike. ``gap``
+    seconds of quiet follow each turn: a satellite asks now and then, not back to back, and
+    one server's threads still busy after its answer should not slow the next one down
+    (wyoming-piper's onnxruntime threads spin for about 20 ms after each request).
+    Returns, per server, one record per synthesis and the errors as text.
+    """
+    out: dict[str, tuple[list[dict[str, Any]], list[str]]] = {name: ([], []) for name in ports}
+    names = list(ports)
+    for round_ in range(repeats):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            results, errors = await _gather(
+                [synthesize(ports[name], text, mode) for _ in range(clients)]
+            )
+            out[name][0].extend(asdict(result) for result in results)
+            out[name][1].extend(errors)
+            await asyncio.sleep(gap)
+    return out
 
 
 async def describe_idle(port: int, samples: int) -> list[float]:

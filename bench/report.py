@@ -179,6 +179,8 @@ def header(document: dict[str, Any]) -> list[str]:
         f"beam {meta['beam_size']}, {meta['cpu_threads']} threads, "
         f"Chatterbox STT workers {meta.get('chatterbox_stt_workers', '?')}, "
         f"VAD filter {'on' if meta['vad_filter'] else 'off'}, language {meta['language']}",
+        f"TTS: servers side by side, in turns, {meta.get('tts_gap', 0) * 1000:g} ms apart, "
+        f"{meta['tts_repeats']} syntheses per client, level and mode",
         f"1-min load average before->after each server (other work on the machine): {loads}",
         "",
     ]

@@ -1,4 +1,4 @@
-"""Run the whole benchmark: each server in turn, alone on the machine, same workload."""
+"""Run the whole benchmark: each server alone for STT, Describe and memory; TTS in turns."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ class Config:
     pace: float = 1.0
     tts_text: str = TTS_TEXT
     tts_repeats: int = 30
+    tts_gap: float = 0.05
     describe_samples: int = 20
     load_seconds: float = 10.0
     beam_size: int = 1
@@ -87,28 +88,52 @@ async def _bench_stt(config: Config, server: RunningServer, result: dict[str, An
         result["errors"] += errors
 
 
-async def _bench_tts(config: Config, server: RunningServer, result: dict[str, Any]) -> None:
-    cold = await synthesize(server.port, config.tts_text)  # may load the voice
-    result["first_tts_ms"] = cold.first_audio_ms
-    modes = TTS_MODES if server.supports_streaming() else (ONESHOT,)
-    result["tts"] = dict.fromkeys(TTS_MODES)
-    for mode in modes:
-        result["tts"][mode] = {}
-        for clients in config.clients:
-            config.say(f"{server.name}: TTS {mode}, {clients} client(s)")
-            records, errors = await measure.tts_level(
-                server.port,
-                config.tts_text,
-                clients,
-                config.tts_repeats,
-                mode,
+async def bench_tts(
+    config: Config, settings: Settings, names: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Run the TTS servers side by side and measure them in turns, request by request.
+
+    Taking turns (see :func:`measure.tts_level`) rather than one server after the other keeps
+    the machine's drift out of the ratios. Returns, per server, what this phase adds to its
+    result: first request, TTS records, errors, peak RSS and log.
+    """
+    servers = [RunningServer(name, settings, config.out_dir / "logs" / "tts") for name in names]
+    results: dict[str, dict[str, Any]] = {
+        server.name: {"errors": [], "tts": dict.fromkeys(TTS_MODES)} for server in servers
+    }
+    watchers: list[asyncio.Task[None]] = []
+    try:
+        for server in servers:
+            config.say(f"{server.name}: starting for TTS")
+            await server.start()
+            watchers.append(asyncio.create_task(server.watch_memory()))
+            cold = await synthesize(server.port, config.tts_text)  # may load the voice
+            results[server.name]["first_tts_ms"] = cold.first_audio_ms
+        for mode in TTS_MODES:
+            ports = {s.name: s.port for s in servers if mode == ONESHOT or s.supports_streaming()}
+            for clients in config.clients:
+                config.say(f"TTS {mode}, {clients} client(s), in turns: {', '.join(ports)}")
+                level = await measure.tts_level(
+                    ports, config.tts_text, clients, config.tts_repeats, mode, config.tts_gap
+                )
+                for name, (records, errors) in level.items():
+                    tts = results[name]["tts"]
+                    tts[mode] = {**(tts[mode] or {}), str(clients): records}
+                    results[name]["errors"] += errors
+    finally:
+        for watcher in watchers:
+            watcher.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
+        for server in servers:
+            server.stop()
+            results[server.name].update(
+                peak_rss_mb=server.peak_rss_mb, tts_log=str(server.log_path)
             )
-            result["tts"][mode][str(clients)] = records
-            result["errors"] += errors
+    return results
 
 
 async def bench_server(config: Config, settings: Settings, name: str) -> dict[str, Any]:
-    """Start one server, measure everything it serves, stop it."""
+    """Start one server alone, measure its start-up, STT, Describe and memory, stop it."""
     roles = ROLES[name]
     server = RunningServer(name, settings, config.out_dir / "logs")
     result: dict[str, Any] = {
@@ -131,8 +156,6 @@ async def bench_server(config: Config, settings: Settings, name: str) -> dict[st
         }
         if "stt" in roles:
             await _bench_stt(config, server, result)
-        if "tts" in roles:
-            await _bench_tts(config, server, result)
         config.say(f"{name}: Describe under load for {config.load_seconds:g} s")
         loaded, completed, errors = await measure.describe_loaded(
             server.port,
@@ -175,6 +198,13 @@ async def run(config: Config) -> dict[str, Any]:
             scratch=Path(scratch),
         )
         servers = {name: await bench_server(config, settings, name) for name in config.servers}
+        speakers = [name for name in config.servers if "tts" in ROLES[name]]
+        for name, tts in (await bench_tts(config, settings, speakers)).items():
+            result = servers[name]
+            result["errors"] += tts.pop("errors")
+            result["tts_phase_peak_rss_mb"] = tts.pop("peak_rss_mb")
+            result["peak_rss_mb"] = max(result["peak_rss_mb"], result["tts_phase_peak_rss_mb"])
+            result.update(tts)
     meta = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "duration_s": round(time.time() - started, 1),
@@ -187,6 +217,7 @@ async def run(config: Config) -> dict[str, Any]:
         "pace": config.pace,
         "tts_text": config.tts_text,
         "tts_repeats": config.tts_repeats,
+        "tts_gap": config.tts_gap,
         "load_seconds": config.load_seconds,
         "beam_size": config.beam_size,
         "cpu_threads": config.cpu_threads,

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
 import sys
+import time
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 from homeassistant.components.assist_pipeline.pipeline import STREAM_RESPONSE_CHARS
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.event import Event
+from wyoming.server import AsyncEventHandler, AsyncTcpServer
+from wyoming.tts import Synthesize
 
 from bench.client import (
     HA_FIRST_CHUNK_CHARS,
+    ONESHOT,
     STREAMING,
     STREAMING_WORDS,
     TTS_MODES,
     stream_chunks,
 )
+from bench.measure import tts_level
 from bench.report import GOALS, PEERS_TOGETHER
 from bench.run import TTS_TEXT
 from bench.servers import CHATTERBOX, FASTER_WHISPER, PIPER
+from chatterbox_server.server import bound_uri
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_VENV = Path(os.environ.get("CHATTERBOX_BENCH_VENV", ROOT / ".cache" / "bench-venv"))
@@ -113,3 +124,48 @@ def test_streams_text_as_home_assistant_does() -> None:
     words = stream_chunks(TTS_TEXT, STREAMING_WORDS)
     assert "".join(words) == TTS_TEXT
     assert len(words) == len(TTS_TEXT.split(" "))
+
+
+class _Recorder(AsyncEventHandler):
+    """A stand-in TTS server that notes when each request arrives and answers one chunk."""
+
+    def __init__(self, name: str, arrivals: list[tuple[str, float]], *args: Any) -> None:
+        super().__init__(*args)
+        self.name = name
+        self.arrivals = arrivals
+
+    async def handle_event(self, event: Event) -> bool:
+        if not Synthesize.is_type(event.type):
+            return True
+        self.arrivals.append((self.name, time.perf_counter()))
+        await self.write_event(AudioStart(rate=16000, width=2, channels=1).event())
+        chunk = AudioChunk(rate=16000, width=2, channels=1, audio=bytes(320))
+        await self.write_event(chunk.event())
+        await self.write_event(AudioStop().event())
+        return False
+
+
+async def test_tts_servers_take_turns_with_a_quiet_gap() -> None:
+    """Each round every client asks one server, then the other; the order flips each round."""
+    arrivals: list[tuple[str, float]] = []
+    servers = {name: AsyncTcpServer("127.0.0.1", 0) for name in ("a", "b")}
+    for name, server in servers.items():
+        await server.start(partial(_Recorder, name, arrivals))
+    try:
+        ports = {
+            name: int(bound_uri(server, "").rsplit(":", 1)[1]) for name, server in servers.items()
+        }
+        gap = 0.05
+        level = await tts_level(ports, "Hello there.", 2, 4, ONESHOT, gap)
+    finally:
+        for server in servers.values():
+            await server.stop()
+
+    assert {name: (len(records), errors) for name, (records, errors) in level.items()} == {
+        "a": (8, []),
+        "b": (8, []),
+    }
+    assert "".join(name for name, _ in arrivals) == "aabbbbaaaabbbbaa"
+    turns = [arrivals[i : i + 2] for i in range(0, len(arrivals), 2)]
+    for before, after in itertools.pairwise(turns):
+        assert after[0][1] - before[-1][1] >= gap
