@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from wyoming.audio import AudioChunk
+from wyoming.info import Describe
+from wyoming.tts import SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
 from chatterbox_server.context import ServerContext
 from chatterbox_server.stt import SttEngine
 from chatterbox_server.tts import TtsEngine
 from tests.support.audio import to_pcm16
 from tests.support.server import serve_in_process
-from tests.support.wyoming_client import synthesize, timed_describe, transcribe
+from tests.support.wyoming_client import (
+    client,
+    read_until,
+    synthesize,
+    timed_describe,
+    transcribe,
+)
 
 from .conftest import record
 
@@ -81,3 +91,34 @@ async def test_slow_models_do_not_block_describe(
         f"max {max(describe_ms):.1f} over {len(describe_ms)}",
     )
     assert max(describe_ms) < 50 * 4  # loose; on the loop it would be >= 1500
+
+
+async def test_a_stream_reads_on_once_its_first_audio_is_sent(
+    in_process: tuple[str, ServerContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the first piece is synthesized, the connection's next events wait unread."""
+    uri, _ = in_process
+    real_synthesize = TtsEngine._synthesize
+    release = threading.Event()
+
+    def held_synthesize(self: TtsEngine, *args: object) -> bytes:
+        release.wait(10)  # a fault: a model that takes until the test lets it go
+        return real_synthesize(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TtsEngine, "_synthesize", held_synthesize)
+    try:
+        async with client(uri) as conn:
+            await conn.write_event(SynthesizeStart().event())
+            await conn.write_event(SynthesizeChunk(text="Turn on the light. Then").event())
+            await conn.write_event(Describe().event())
+            with pytest.raises(TimeoutError):  # Describe is not even read yet
+                await asyncio.wait_for(conn.read_event(), 0.5)
+            release.set()
+            events = await read_until(conn, "info")
+            assert AudioChunk.is_type(events[-2].type)  # the first piece's audio came first
+            await conn.write_event(SynthesizeChunk(text=" switch off the fan.").event())
+            await conn.write_event(SynthesizeStop().event())
+            rest = await read_until(conn, "synthesize-stopped")
+    finally:
+        release.set()
+    assert any(AudioChunk.is_type(e.type) for e in rest)  # the second sentence was spoken

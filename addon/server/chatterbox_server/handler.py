@@ -144,7 +144,7 @@ class ChatterboxHandler(AsyncEventHandler):
         elif SynthesizeStart.is_type(kind):
             await self._tts().start_stream(SynthesizeStart.from_event(event))
         elif SynthesizeChunk.is_type(kind):
-            return self._tts().stream_text(SynthesizeChunk.from_event(event).text)
+            return await self._tts().stream_text(SynthesizeChunk.from_event(event).text)
         elif SynthesizeStop.is_type(kind):
             return await self._tts().stop_stream()
         else:

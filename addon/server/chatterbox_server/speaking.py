@@ -50,6 +50,8 @@ class _Stream:
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     worker: asyncio.Task[None] | None = None
     failed: bool = False
+    queued: int = 0  # pieces queued so far
+    first_sent: asyncio.Event = field(default_factory=asyncio.Event)  # or the worker ended
 
 
 def _length_scale(context: object) -> float | None:
@@ -102,8 +104,14 @@ class Speaking:
         self._stream = stream
         stream.worker = asyncio.create_task(self._stream_worker(stream), name="tts stream")
 
-    def stream_text(self, text: Any) -> bool:
-        """Queue each sentence the text completes; False when the stream already failed."""
+    async def stream_text(self, text: Any) -> bool:
+        """Queue each sentence the text completes; False when the stream already failed.
+
+        Once the stream's first piece is queued, the connection reads no more text until that
+        piece's audio is sent: more text cannot make it sooner, and reading and parsing it
+        would take the CPU and the interpreter from the synthesis (the client's writes wait
+        in the socket meanwhile).
+        """
         stream = self._stream
         if stream is None:
             raise ClientError("out-of-order", "synthesize-chunk outside a stream")
@@ -114,9 +122,13 @@ class Speaking:
         stream.speech.chars += len(text)
         if stream.speech.chars > MAX_TTS_CHARS:
             raise ClientError("text-too-long", f"streamed text exceeds {MAX_TTS_CHARS} chars")
+        first = stream.queued == 0
         for sentence in stream.splitter.add(text):
             stream.queue.put_nowait(sentence)
-        return True
+            stream.queued += 1
+        if first and stream.queued:
+            await stream.first_sent.wait()
+        return not stream.failed
 
     async def stop_stream(self) -> bool:
         """Speak what is left, then AudioStop and SynthesizeStopped."""
@@ -172,6 +184,7 @@ class Speaking:
         try:
             while (sentence := await stream.queue.get()) is not None:
                 await self._speak(stream.speech, sentence)
+                stream.first_sent.set()
         except asyncio.CancelledError:
             stream.failed = True
             raise
@@ -183,6 +196,8 @@ class Speaking:
             with contextlib.suppress(ConnectionError):
                 await self.connection.error("internal", "synthesis failed")
             self.connection.close()
+        finally:
+            stream.first_sent.set()
 
     def _pending_start(self, speech: _Speech) -> list[Event]:
         """Return the AudioStart not sent yet (it goes with the first audio), or nothing."""
