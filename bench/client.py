@@ -112,11 +112,13 @@ async def transcribe(port: int, pcm: bytes, pace: float, language: str | None) -
 def stream_chunks(text: str, mode: str) -> list[str]:
     """Cut ``text`` into a stream's SynthesizeChunk texts.
 
-    ``streaming`` sends it as Home Assistant sends an answer: its first > 60 characters at
-    once, then word by word. ``streaming_words`` sends every word on its own from the start.
+    The text comes word by word as a language model's tokens do, each word after the first
+    with its leading space (" kitchen"). ``streaming`` sends it as Home Assistant's pipeline
+    passes such an answer on: its first > 60 characters at once, then word by word.
+    ``streaming_words`` sends every word on its own from the start.
     """
-    words = [f"{word} " for word in text.split(" ")]
-    words[-1] = words[-1][:-1]
+    first_word, *rest = text.split(" ")
+    words = [first_word, *(f" {word}" for word in rest)]
     if mode == STREAMING_WORDS:
         return words
     first = ""

@@ -120,7 +120,8 @@ def test_streams_text_as_home_assistant_does() -> None:
     chunks = stream_chunks(TTS_TEXT, STREAMING)
     assert "".join(chunks) == TTS_TEXT
     assert len(chunks[0]) > STREAM_RESPONSE_CHARS >= len(chunks[0].rstrip().rsplit(" ", 1)[0])
-    assert all(chunk.strip().count(" ") == 0 for chunk in chunks[1:])  # then word by word
+    assert all(chunk.startswith(" ") for chunk in chunks[1:])  # then word by word, as tokens
+    assert all(chunk.strip().count(" ") == 0 for chunk in chunks[1:])
     words = stream_chunks(TTS_TEXT, STREAMING_WORDS)
     assert "".join(words) == TTS_TEXT
     assert len(words) == len(TTS_TEXT.split(" "))
