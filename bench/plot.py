@@ -17,27 +17,41 @@ COLOURS = {
 }
 
 
-def _panels(servers: dict[str, Any]) -> list[tuple[str, list[tuple[str, list[float]]]]]:
-    """(title, [(label, samples)]) for each panel that has data."""
-    stt, first, total, describe = [], [], [], []
+MODE_LABELS = {"oneshot": "one-shot", "streaming": "HA stream", "streaming_words": "words"}
+Box = tuple[str, str, list[float]]  # server, label, samples
+
+
+def _panels(servers: dict[str, Any]) -> list[tuple[str, list[Box]]]:
+    """(title, [(server, label, samples)]) for each panel that has data.
+
+    TTS boxes stand side by side per mode and client count, as the servers took turns.
+    """
+    stt: list[Box] = []
+    describe: list[Box] = []
+    tts: dict[tuple[str, str], list[tuple[str, list[dict[str, float]]]]] = {}
     for name, result in servers.items():
         for clients, records in (result.get("stt") or {}).items():
-            stt.append((f"{name}\n{clients} cl", [r["latency_ms"] for r in records]))
+            stt.append((name, f"{clients} cl", [r["latency_ms"] for r in records]))
         for mode, levels in (result.get("tts") or {}).items():
             for clients, records in (levels or {}).items():
-                label = f"{name}\n{mode} {clients} cl"
-                first.append((label, [r["first_audio_ms"] for r in records]))
-                total.append((label, [r["total_ms"] for r in records]))
+                tts.setdefault((mode, clients), []).append((name, records))
         samples = result.get("describe") or {}
-        describe.append((f"{name}\nidle", samples.get("idle_ms", [])))
-        describe.append((f"{name}\nloaded", samples.get("loaded_ms", [])))
+        describe.append((name, "idle", samples.get("idle_ms", [])))
+        describe.append((name, "loaded", samples.get("loaded_ms", [])))
+    first: list[Box] = []
+    total: list[Box] = []
+    for (mode, clients), runs in tts.items():
+        label = f"{MODE_LABELS.get(mode, mode)}\n{clients} cl"
+        for name, records in runs:
+            first.append((name, label, [r["first_audio_ms"] for r in records]))
+            total.append((name, label, [r["total_ms"] for r in records]))
     panels = [
         ("STT: AudioStop to Transcript (ms)", stt),
         ("TTS: time to first audio (ms)", first),
         ("TTS: total time (ms)", total),
         ("Describe round trip (ms)", describe),
     ]
-    return [(title, [(label, s) for label, s in data if s]) for title, data in panels if data]
+    return [(title, [box for box in data if box[2]]) for title, data in panels if data]
 
 
 def draw(document: dict[str, Any], out: Path) -> None:
@@ -46,17 +60,23 @@ def draw(document: dict[str, Any], out: Path) -> None:
 
     mpl.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
+    from matplotlib.patches import Patch  # noqa: PLC0415
 
     panels = _panels(document["servers"])
     fig, axes = plt.subplots(len(panels), 1, figsize=(12, 3.6 * len(panels)), squeeze=False)
     for ax, (title, data) in zip(axes[:, 0], panels, strict=True):
-        boxes = ax.boxplot([s for _, s in data], showfliers=True, whis=(5, 95), patch_artist=True)
-        for box, (label, _) in zip(boxes["boxes"], data, strict=True):
-            box.set_facecolor(COLOURS.get(label.split("\n")[0], "lightgrey"))
-        ax.set_xticks(range(1, len(data) + 1), [label for label, _ in data], fontsize=7)
+        boxes = ax.boxplot(
+            [s for _, _, s in data], showfliers=True, whis=(5, 95), patch_artist=True
+        )
+        for box, (name, _, _) in zip(boxes["boxes"], data, strict=True):
+            box.set_facecolor(COLOURS.get(name, "lightgrey"))
+        ax.set_xticks(range(1, len(data) + 1), [label for _, label, _ in data], fontsize=7)
         ax.set_yscale("log")
         ax.set_title(title)
         ax.grid(axis="y", alpha=0.3)
+    shown = dict.fromkeys(name for _, data in panels for name, _, _ in data)
+    legend = [Patch(facecolor=COLOURS.get(name, "lightgrey"), label=name) for name in shown]
+    axes[0, 0].legend(handles=legend, fontsize=8, loc="upper left")
     meta = document["meta"]
     fig.suptitle(
         f"Chatterbox bench {meta['date']} ({meta['machine']['cores']} cores, "
