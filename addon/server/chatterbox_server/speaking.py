@@ -50,7 +50,7 @@ class _Stream:
     queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     worker: asyncio.Task[None] | None = None
     failed: bool = False
-    queued: int = 0  # pieces queued so far
+    started: bool = False  # a first piece is queued
     first_sent: asyncio.Event = field(default_factory=asyncio.Event)  # or the worker ended
 
 
@@ -122,11 +122,11 @@ class Speaking:
         stream.speech.chars += len(text)
         if stream.speech.chars > MAX_TTS_CHARS:
             raise ClientError("text-too-long", f"streamed text exceeds {MAX_TTS_CHARS} chars")
-        first = stream.queued == 0
-        for sentence in stream.splitter.add(text):
+        pieces = stream.splitter.add(text)
+        for sentence in pieces:
             stream.queue.put_nowait(sentence)
-            stream.queued += 1
-        if first and stream.queued:
+        if pieces and not stream.started:
+            stream.started = True
             await stream.first_sent.wait()
         return not stream.failed
 
