@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from functools import partial
 from pathlib import Path
@@ -30,7 +32,7 @@ from bench.client import (
 from bench.measure import tts_level
 from bench.report import GOALS, PEERS_TOGETHER
 from bench.run import TTS_TEXT
-from bench.servers import CHATTERBOX, FASTER_WHISPER, PIPER
+from bench.servers import CHATTERBOX, FASTER_WHISPER, PIPER, drop_cached_libraries
 from chatterbox_server.server import bound_uri
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,3 +172,30 @@ async def test_tts_servers_take_turns_with_a_quiet_gap() -> None:
     turns = [arrivals[i : i + 2] for i in range(0, len(arrivals), 2)]
     for before, after in itertools.pairwise(turns):
         assert after[0][1] - before[-1][1] >= gap
+
+
+def _cached_bytes(path: Path) -> int:
+    out = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout.strip())
+
+
+@pytest.mark.skipif(not shutil.which("fincore"), reason="needs util-linux's fincore")
+def test_libraries_start_out_of_the_page_cache() -> None:
+    """Shared libraries under the roots leave the page cache; other files stay."""
+    cache = ROOT / ".cache"  # the venvs' file system (a tmpfs would keep its pages)
+    cache.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as scratch:
+        library, other = Path(scratch, "libdemo.so.1"), Path(scratch, "demo.txt")
+        for path in (library, other):
+            path.write_bytes(os.urandom(1 << 20))  # just written: in the page cache
+        assert _cached_bytes(library) == _cached_bytes(other) == 1 << 20
+
+        assert drop_cached_libraries((Path(scratch),)) == 1
+
+        assert _cached_bytes(library) == 0
+        assert _cached_bytes(other) == 1 << 20
