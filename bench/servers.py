@@ -106,7 +106,7 @@ def drop_cached_libraries(roots: tuple[Path, ...]) -> int:
 
     How much of a library a process maps, and so its RSS, depends on how the library's pages
     came into the page cache: just written by pip (a fresh clone's new venv) they are mapped
-    in larger runs than once read back from disk, which put 20-30 MB on one server's peak RSS
+    in larger runs than once read back from disk, which put 20-35 MB on one server's peak RSS
     and not on another's. Dropped before each start, every server begins as after a reboot.
     Only clean pages no process maps are dropped; no privilege is needed.
     """
