@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -40,12 +41,12 @@ class Settings:
     peer_python: Path
     scratch: Path
 
-    @property
-    def library_roots(self) -> tuple[Path, ...]:
-        """Where the servers' shared libraries are: their venvs and the standard library's."""
+    @functools.cached_property
+    def libraries(self) -> tuple[Path, ...]:
+        """The servers' shared libraries (their venvs' and the standard library's), found once."""
         venvs = (self.chatterbox.parent.parent, self.peer_python.parent.parent)
         found = [venv for venv in venvs if (venv / "pyvenv.cfg").is_file()]
-        return (*found, Path(os.__file__).parent)
+        return library_files((*found, Path(os.__file__).parent))
 
 
 def find_voice(models: Path, name: str | None) -> Path:
@@ -101,8 +102,14 @@ def command(name: str, settings: Settings, port: int) -> list[str]:
     raise ValueError(f"unknown server {name!r}")
 
 
-def drop_cached_libraries(roots: tuple[Path, ...]) -> int:
-    """Drop the page cache of the shared libraries under ``roots``; return how many files.
+def library_files(roots: tuple[Path, ...]) -> tuple[Path, ...]:
+    """Return the shared libraries (``*.so*`` regular files) under ``roots``."""
+    found = (path for root in dict.fromkeys(roots) for path in root.rglob("*.so*"))
+    return tuple(path for path in found if not path.is_symlink() and path.is_file())
+
+
+def drop_cached_libraries(libraries: tuple[Path, ...]) -> int:
+    """Drop the page cache of ``libraries``; return how many files it was dropped for.
 
     How much of a library a process maps, and so its RSS, depends on how the library's pages
     came into the page cache: just written by pip (a fresh clone's new venv) they are mapped
@@ -111,20 +118,17 @@ def drop_cached_libraries(roots: tuple[Path, ...]) -> int:
     Only clean pages no process maps are dropped; no privilege is needed.
     """
     dropped = 0
-    for root in dict.fromkeys(roots):
-        for path in root.rglob("*.so*"):
-            if path.is_symlink() or not path.is_file():
-                continue
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                os.fdatasync(fd)  # pages still being written back would stay
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-                dropped += 1
-            finally:
-                os.close(fd)
+    for path in libraries:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fdatasync(fd)  # pages still being written back would stay
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            dropped += 1
+        finally:
+            os.close(fd)
     return dropped
 
 
@@ -166,7 +170,7 @@ class RunningServer:
 
     def __init__(self, name: str, settings: Settings, log_dir: Path) -> None:
         self.name = name
-        self.library_roots = settings.library_roots
+        self.libraries = settings.libraries
         self.port = free_port()
         self.command = command(name, settings, self.port)
         self.log_path = log_dir / f"{name}.log"
@@ -183,7 +187,7 @@ class RunningServer:
         See :func:`drop_cached_libraries`.
         """
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        drop_cached_libraries(self.library_roots)
+        drop_cached_libraries(self.libraries)
         self._log = self.log_path.open("wb")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
         started = time.perf_counter()

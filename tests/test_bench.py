@@ -32,7 +32,13 @@ from bench.client import (
 from bench.measure import tts_level
 from bench.report import GOALS, PEERS_TOGETHER
 from bench.run import TTS_TEXT
-from bench.servers import CHATTERBOX, FASTER_WHISPER, PIPER, drop_cached_libraries
+from bench.servers import (
+    CHATTERBOX,
+    FASTER_WHISPER,
+    PIPER,
+    drop_cached_libraries,
+    library_files,
+)
 from chatterbox_server.server import bound_uri
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,7 +201,7 @@ def test_libraries_start_out_of_the_page_cache() -> None:
             path.write_bytes(os.urandom(1 << 20))  # just written: in the page cache
         assert _cached_bytes(library) == _cached_bytes(other) == 1 << 20
 
-        assert drop_cached_libraries((Path(scratch),)) == 1
+        assert drop_cached_libraries(library_files((Path(scratch),))) == 1
 
         assert _cached_bytes(library) == 0
         assert _cached_bytes(other) == 1 << 20
