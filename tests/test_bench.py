@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from homeassistant.components.assist_pipeline.pipeline import STREAM_RESPONSE_CHARS
+from homeassistant.components.assist_pipeline.default_pipeline import STREAM_RESPONSE_CHARS
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.event import Event
 from wyoming.server import AsyncEventHandler, AsyncTcpServer

@@ -1,6 +1,6 @@
 """Names in the home that help the server recognize what people say.
 
-Entities exposed to Assist (their names and aliases), areas and floors (names and aliases),
+Entities exposed to Assist (the names Assist knows them by), areas and floors (names and aliases),
 sent with each transcription as ``transcript_names``. The list is rebuilt lazily after any
 change to the registries, to exposure or to entity names, and is bounded in size.
 """
@@ -24,6 +24,9 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers import (
     floor_registry as fr,
+)
+from homeassistant.helpers import (
+    intent,
 )
 
 ASSISTANT: Final = "conversation"
@@ -93,9 +96,10 @@ class HomeNames:
         for state in self.hass.states.async_all():
             if not async_should_expose(self.hass, ASSISTANT, state.entity_id):
                 continue
-            yield state.name
-            if (entry := entities.async_get(state.entity_id)) is not None:
-                yield from sorted(alias for alias in entry.aliases if alias)
+            # The names Assist matches the entity by: its aliases in the user's order, the
+            # computed entity name where the list holds it, or the state's name if unregistered.
+            entry = entities.async_get(state.entity_id)
+            yield from intent.async_get_entity_aliases(self.hass, entry, state=state)
 
 
 def _bounded(candidates: Iterable[str]) -> list[str]:

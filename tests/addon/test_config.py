@@ -22,7 +22,7 @@ def test_config_is_valid(addon_config: dict[str, Any]) -> None:
     ("change", "expected"),
     [
         ({"boot": "auto"}, "boot: 'auto' is the default"),
-        ({"unknown_key": 1}, "extra keys not allowed"),
+        ({"unknown_key": 1}, "not a valid option at 'unknown_key'"),
         ({"options": {"stt_model": "huge"}}, "'huge' is not one of its list"),
         ({"options": {"beam_size": 99}}, "99 is outside int(1,10)"),
         ({"options": {"not_in_schema": 1}}, "option not_in_schema has no schema entry"),

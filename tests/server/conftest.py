@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,6 +28,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("chatterbox server measurements")
         for name, value in MEASUREMENTS.items():
             terminalreporter.write_line(f"{name}: {value}")
+
+
+if importlib.util.find_spec("pytest_homeassistant_custom_component") is None:
+
+    @pytest.fixture
+    def socket_enabled() -> None:
+        """Without Home Assistant's plugin (the Python 3.13 run) nothing blocks sockets."""
 
 
 @pytest.fixture(scope="session")

@@ -32,11 +32,15 @@ def home_names(hass: HomeAssistant) -> Iterator[HomeNames]:
     stop()
 
 
-def _light(hass: HomeAssistant, object_id: str, name: str, aliases: set[str] | None = None) -> str:
+def _light(
+    hass: HomeAssistant, object_id: str, name: str, aliases: list[er.AliasEntry] | None = None
+) -> str:
+    """A light registered as HA registers one (aliases: [COMPUTED_NAME] unless given)."""
     entry = er.async_get(hass).async_get_or_create(
-        "light", "test", object_id, suggested_object_id=object_id
+        "light", "test", object_id, suggested_object_id=object_id, original_name=name
     )
-    if aliases:
+    assert entry.aliases == [er.COMPUTED_NAME]
+    if aliases is not None:
         er.async_get(hass).async_update_entity(entry.entity_id, aliases=aliases)
     hass.states.async_set(entry.entity_id, "off", {"friendly_name": name})
     return entry.entity_id
@@ -45,13 +49,21 @@ def _light(hass: HomeAssistant, object_id: str, name: str, aliases: set[str] | N
 async def test_collects_floors_areas_and_exposed_entities(
     hass: HomeAssistant, home_names: HomeNames
 ) -> None:
-    """Floors, areas and exposed entities with their aliases; unexposed ones are left out."""
+    """Floors, areas and exposed entities by the names Assist knows; unexposed ones left out.
+
+    An entity's names are its aliases in order, the computed entity name standing in for
+    COMPUTED_NAME; one whose aliases drop COMPUTED_NAME is known by its aliases alone.
+    """
     fr.async_get(hass).async_create("Ground floor", aliases={"Downstairs"})
     ar.async_get(hass).async_create("Kitchen", aliases={"Cookhouse"})
-    ceiling = _light(hass, "ceiling", "Ceiling light", {"Big lamp", " "})
+    ceiling = _light(hass, "ceiling", "Ceiling light", ["Big lamp", er.COMPUTED_NAME, " "])
+    desk = _light(hass, "desk", "Desk lamp")
+    porch = _light(hass, "porch", "Porch light", ["Front lamp"])
     secret = _light(hass, "secret", "Secret lamp")
+    hass.states.async_set("light.unregistered", "off", {"friendly_name": "Garden lantern"})
     await hass.async_block_till_done()
-    async_expose_entity(hass, "conversation", ceiling, True)
+    for entity_id in (ceiling, desk, porch, "light.unregistered"):
+        async_expose_entity(hass, "conversation", entity_id, True)
     async_expose_entity(hass, "conversation", secret, False)
 
     assert home_names.async_get() == [
@@ -59,8 +71,11 @@ async def test_collects_floors_areas_and_exposed_entities(
         "Downstairs",
         "Kitchen",
         "Cookhouse",
-        "Ceiling light",
         "Big lamp",
+        "Ceiling light",
+        "Desk lamp",
+        "Front lamp",
+        "Garden lantern",
     ]
 
 
@@ -89,13 +104,23 @@ async def test_kept_fresh_and_cached(hass: HomeAssistant, home_names: HomeNames)
     assert home_names.async_get() == ["Attic", "Scullery", "Desk lamp"]
     assert home_names.builds == builds  # a state change that keeps the name is no change
 
-    hass.states.async_set(desk, "on", {"friendly_name": "Reading lamp"})
+    er.async_get(hass).async_update_entity(desk, name="Reading lamp")
     await hass.async_block_till_done()
     assert home_names.async_get() == ["Attic", "Scullery", "Reading lamp"]
 
-    er.async_get(hass).async_update_entity(desk, aliases={"Study light"})
+    er.async_get(hass).async_update_entity(desk, aliases=[er.COMPUTED_NAME, "Study light"])
     await hass.async_block_till_done()
     assert home_names.async_get() == ["Attic", "Scullery", "Reading lamp", "Study light"]
+
+    garden = "light.garden"  # not in the registry: known by its state's name
+    hass.states.async_set(garden, "on", {"friendly_name": "Lantern"})
+    async_expose_entity(hass, "conversation", garden, True)
+    await hass.async_block_till_done()
+    assert home_names.async_get()[-1] == "Lantern"
+    hass.states.async_set(garden, "on", {"friendly_name": "Garden lantern"})
+    await hass.async_block_till_done()
+    assert home_names.async_get()[-1] == "Garden lantern"
+    async_expose_entity(hass, "conversation", garden, False)
 
     async_expose_entity(hass, "conversation", desk, False)
     assert home_names.async_get() == ["Attic", "Scullery"]
