@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from homeassistant.components.stt import DEFAULT_AUDIO_PROCESSING, SpeechAudioProcessing
 from wyoming.info import AsrProgram, Info, TtsProgram, TtsVoice
 
 from .const import ATTRIBUTION_NAME, SPEAKER_SEPARATOR
@@ -78,6 +79,17 @@ class ServerInfo:
             if model.installed:
                 languages.update(dict.fromkeys(model.languages))
         return list(languages)
+
+    @cached_property
+    def audio_processing(self) -> SpeechAudioProcessing:
+        """The audio processing the speech-to-text program asks of Home Assistant."""
+        if self.asr is None:
+            return DEFAULT_AUDIO_PROCESSING
+        return SpeechAudioProcessing(
+            requires_external_vad=self.asr.requires_external_vad,
+            prefers_auto_gain_enabled=self.asr.prefers_auto_gain_enabled,
+            prefers_noise_reduction_enabled=self.asr.prefers_noise_reduction_enabled,
+        )
 
     @cached_property
     def voices(self) -> list[TtsVoice]:

@@ -62,6 +62,11 @@ class ChatterboxSpeechToText(ChatterboxEntity, stt.SpeechToTextEntity):
         """Mono."""
         return [stt.AudioChannels.CHANNEL_MONO]
 
+    @property
+    def audio_processing(self) -> stt.SpeechAudioProcessing:
+        """The audio processing the server asks for in its Info (VAD, gain, noise)."""
+        return self.coordinator.data.audio_processing
+
     async def async_process_audio_stream(
         self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
     ) -> stt.SpeechResult:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 import json
 
+from homeassistant.const import __version__ as HA_VERSION
+
 from .conftest import ROOT, load_yaml
 
 HACS_KEYS = {
@@ -37,7 +39,10 @@ def test_hacs_json() -> None:
     hacs = json.loads((ROOT / "hacs.json").read_text())
     assert set(hacs) <= HACS_KEYS
     assert hacs["name"] == "Chatterbox"
-    assert hacs["homeassistant"] == "2026.2.0"
+    assert hacs["homeassistant"] == "2026.10.0"
+    # The oldest HA the tests run on: the harness's release series, in HACS and the add-on.
+    assert hacs["homeassistant"].rsplit(".", 1)[0] == HA_VERSION.rsplit(".", 1)[0]
+    assert load_yaml(ROOT / "addon" / "config.yaml")["homeassistant"] == hacs["homeassistant"]
 
 
 def test_brand_images() -> None:

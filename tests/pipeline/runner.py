@@ -178,7 +178,7 @@ def answer_of(run: RecordedRun) -> tuple[str, Pcm]:
 
     Read from the run's TTS stream, which the ``tts_output`` URL (``/api/tts_proxy/<token>``)
     serves. (``tts.async_get_media_source_audio`` cannot resolve the stream media ids the
-    pipeline reports in Home Assistant 2026.2.)
+    pipeline reports, as of Home Assistant 2026.2.)
     """
     assert run.answer_data is not None, f"no spoken answer: {run.types}, error {run.error}"
     extension, data = run.answer_data

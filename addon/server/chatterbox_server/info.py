@@ -39,6 +39,11 @@ def asr_program(model_name: str, languages: Sequence[str]) -> AsrProgram:
             )
         ],
         supports_transcript_streaming=False,
+        # What Home Assistant should do to the audio first: its VAD ends the command; its
+        # gain control and noise suppression stay on (Wyoming's defaults, said explicitly).
+        requires_external_vad=True,
+        prefers_auto_gain_enabled=True,
+        prefers_noise_reduction_enabled=True,
     )
 
 

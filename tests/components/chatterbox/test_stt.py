@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from homeassistant.components import stt
@@ -14,6 +15,7 @@ from homeassistant.helpers import area_registry as ar
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.chatterbox.const import CONF_SEND_NAMES, CONF_STT_LANGUAGE
+from custom_components.chatterbox.server_info import ServerInfo
 from tests.corpus import clips
 from tests.support.ha import speech_metadata
 
@@ -136,3 +138,25 @@ async def test_audio_source_failure_propagates(
 
     with pytest.raises(RuntimeError, match="microphone unplugged"):
         await _entity(hass).internal_async_process_audio_stream(speech_metadata("en"), broken())
+
+
+async def test_audio_processing_is_what_the_server_asks(
+    hass: HomeAssistant, proxied_entry: MockConfigEntry
+) -> None:
+    """The entity asks Home Assistant for the audio processing the server's Info names."""
+    entity = _entity(hass)
+    server = entity.coordinator.data
+    assert server.asr is not None
+    # Today's server: HA's VAD ends the command; gain and noise suppression on.
+    assert entity.audio_processing == stt.SpeechAudioProcessing(
+        requires_external_vad=True,
+        prefers_auto_gain_enabled=True,
+        prefers_noise_reduction_enabled=True,
+    )
+    asr = replace(server.asr, requires_external_vad=False, prefers_noise_reduction_enabled=False)
+    entity.coordinator.async_set_updated_data(ServerInfo(replace(server.info, asr=[asr])))
+    assert entity.audio_processing == stt.SpeechAudioProcessing(
+        requires_external_vad=False,
+        prefers_auto_gain_enabled=True,
+        prefers_noise_reduction_enabled=False,
+    )
