@@ -1,5 +1,7 @@
-"""scripts/setup fails loudly, naming the step, and never leaves a .venv, a root or a mount
-that a rerun would trust."""
+"""scripts/setup fails loudly, naming the step, and leaves nothing a rerun would trust.
+
+Nothing means: no .venv marked ready, no Debian root marked ready, no mount.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +51,7 @@ def mounts_under(path: Path) -> list[str]:
 def test_debian_root_needs_root() -> None:
     """Without root privileges the Debian root can't be made: that step fails with its reason."""
     with tempfile.TemporaryDirectory() as tmp:
-        os.chmod(tmp, 0o755)  # noqa: PTH101  # readable by the unprivileged user
+        os.chmod(tmp, 0o755)  # readable by the unprivileged user
         repo = clone(Path(tmp))
         home = Path(tmp, "home")
         home.mkdir()
@@ -70,7 +72,7 @@ def test_debian_root_needs_root() -> None:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="making a Debian root needs root")
 def test_unreachable_mirror_fails_the_root_step_and_leaves_no_mount(tmp_path: Path) -> None:
-    """debootstrap can't reach the mirror: the step says so; nothing is mounted or trusted."""
+    """Debootstrap can't reach the mirror: the step says so; nothing is mounted or trusted."""
     repo = clone(tmp_path)
     env = {
         **os.environ,

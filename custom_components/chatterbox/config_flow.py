@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import voluptuous as vol
+import probatio
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigEntryState,
@@ -45,11 +45,11 @@ from .const import (
 from .coordinator import ChatterboxConfigEntry
 from .server_info import ServerInfo, VoiceChoice
 
-SERVER_SCHEMA = vol.Schema(
+SERVER_SCHEMA = probatio.Schema(
     {
-        vol.Required(CONF_HOST): TextSelector(),
-        vol.Required(CONF_PORT, default=DEFAULT_PORT): vol.All(
-            vol.Coerce(int), vol.Range(min=1, max=65535)
+        probatio.Required(CONF_HOST): TextSelector(),
+        probatio.Required(CONF_PORT, default=DEFAULT_PORT): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=1, max=65535)
         ),
     }
 )
@@ -258,10 +258,10 @@ class ChatterboxOptionsFlow(OptionsFlowWithReload):
         )
 
 
-def _options_schema(info: ServerInfo) -> vol.Schema:
-    fields: dict[vol.Marker, Any] = {}
+def _options_schema(info: ServerInfo) -> probatio.Schema:
+    fields: dict[probatio.Marker, Any] = {}
     if info.asr is not None:
-        fields[vol.Optional(CONF_STT_LANGUAGE)] = SelectSelector(
+        fields[probatio.Optional(CONF_STT_LANGUAGE)] = SelectSelector(
             SelectSelectorConfig(
                 options=info.stt_languages,
                 custom_value=True,
@@ -269,9 +269,9 @@ def _options_schema(info: ServerInfo) -> vol.Schema:
                 sort=True,
             )
         )
-        fields[vol.Optional(CONF_SEND_NAMES, default=DEFAULT_SEND_NAMES)] = bool
+        fields[probatio.Optional(CONF_SEND_NAMES, default=DEFAULT_SEND_NAMES)] = bool
     if info.tts is not None:
-        fields[vol.Optional(CONF_DEFAULT_VOICES)] = SelectSelector(
+        fields[probatio.Optional(CONF_DEFAULT_VOICES)] = SelectSelector(
             SelectSelectorConfig(
                 options=[
                     SelectOptionDict(value=choice.key, label=_choice_label(info, choice))
@@ -281,7 +281,7 @@ def _options_schema(info: ServerInfo) -> vol.Schema:
                 mode=SelectSelectorMode.DROPDOWN,
             )
         )
-        fields[vol.Optional(CONF_LENGTH_SCALE)] = NumberSelector(
+        fields[probatio.Optional(CONF_LENGTH_SCALE)] = NumberSelector(
             NumberSelectorConfig(
                 min=MIN_LENGTH_SCALE,
                 max=MAX_LENGTH_SCALE,
@@ -289,7 +289,7 @@ def _options_schema(info: ServerInfo) -> vol.Schema:
                 mode=NumberSelectorMode.BOX,
             )
         )
-    return vol.Schema(fields)
+    return probatio.Schema(fields)
 
 
 def _choice_label(info: ServerInfo, choice: VoiceChoice) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from homeassistant.components.stt import DEFAULT_AUDIO_PROCESSING, SpeechAudioProcessing
+from homeassistant.components.stt.models import DEFAULT_AUDIO_PROCESSING, SpeechAudioProcessing
 from wyoming.info import AsrProgram, Info, TtsProgram, TtsVoice
 
 from .const import ATTRIBUTION_NAME, SPEAKER_SEPARATOR

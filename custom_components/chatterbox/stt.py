@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable
 
 from homeassistant.components import stt
+from homeassistant.components.stt.models import SpeechAudioProcessing
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -63,7 +64,7 @@ class ChatterboxSpeechToText(ChatterboxEntity, stt.SpeechToTextEntity):
         return [stt.AudioChannels.CHANNEL_MONO]
 
     @property
-    def audio_processing(self) -> stt.SpeechAudioProcessing:
+    def audio_processing(self) -> SpeechAudioProcessing:
         """The audio processing the server asks for in its Info (VAD, gain, noise)."""
         return self.coordinator.data.audio_processing
 

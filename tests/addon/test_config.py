@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
 import pytest
@@ -67,14 +68,15 @@ def test_model_and_voice_lists_resolve(addon_config: dict[str, Any], tmp_path: A
 
 
 def test_no_other_config_files_for_the_store() -> None:
-    """The store reads every config.yaml/json in the repository: only the add-on's exists."""
-    found = [
-        path.relative_to(ROOT).as_posix()
-        for pattern in ("config.yaml", "config.yml", "config.json")
-        for path in ROOT.rglob(pattern)
-        if not {".venv", ".git", "node_modules"} & set(path.relative_to(ROOT).parts)
-    ]
-    assert found == ["addon/config.yaml"]
+    """The store reads every config.yaml/json in the repository: only the add-on's exists.
+
+    The repository is what git tracks (the store clones it), not the venvs or roots beside it.
+    """
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True, timeout=30
+    ).stdout.splitlines()
+    names = {"config.yaml", "config.yml", "config.json"}
+    assert [path for path in tracked if path.rsplit("/", 1)[-1] in names] == ["addon/config.yaml"]
 
 
 def test_images_exist() -> None:
