@@ -1,0 +1,1 @@
+"""Smoke tests against a real Home Assistant process (not the pytest harness)."""
