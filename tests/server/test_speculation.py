@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from faster_whisper.vad import collect_chunks, get_speech_timestamps
+from faster_whisper.vad import get_speech_timestamps
 from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 
@@ -129,10 +129,11 @@ async def test_speculation_gives_whisper_the_same_audio_on_the_corpus(
     for clip in clips():
         served.speculation(False)
         at_stop = served.spy.answer_input(await stream(served.uri, clip.pcm(), speed=100))
-        # The path at AudioStop is faster-whisper's own VAD filter, step by step.
+        # The path at AudioStop: faster-whisper's VAD finds the speech; Whisper hears it from
+        # the first padded start to the last padded end, its pauses kept.
         audio = samples(clip)
-        chunks, _ = collect_chunks(audio, get_speech_timestamps(audio, vad_options))
-        np.testing.assert_array_equal(at_stop, np.concatenate(chunks))
+        found = get_speech_timestamps(audio, vad_options)
+        np.testing.assert_array_equal(at_stop, audio[found[0]["start"] : found[-1]["end"]])
 
         served.speculation(True)
         calls = len(served.spy.inputs)
@@ -175,6 +176,18 @@ async def test_resumed_speech_discards_the_early_transcription(
     np.testing.assert_array_equal(answer, at_stop)
 
 
+async def test_whisper_hears_the_pause_inside_a_command(served: Served) -> None:
+    """Speech, a 0.8 s pause, speech: Whisper gets one span with the pause, not two pieces."""
+    first, second = speech_like(1.0, seed=5), speech_like(1.0, seed=6)
+    pause = np.zeros(int(0.8 * RATE), dtype=np.float32)
+    pcm = to_pcm16(np.concatenate([first, pause, second]))
+    served.speculation(False)
+    heard = served.spy.answer_input(await stream(served.uri, pcm, speed=100))
+    assert len(heard) > (1.0 + 0.8 + 1.0) * RATE * 0.95
+    middle = heard[int(1.5 * RATE) : int(1.7 * RATE)]
+    assert not middle.any(), "the pause between the two parts was cut out"
+
+
 async def test_disconnect_mid_utterance_drops_speculation(served: Served) -> None:
     pcm = to_pcm16(np.concatenate([speech_like(1.0), np.zeros(RATE, dtype=np.float32)]))
     async with client(served.uri) as conn:
@@ -212,7 +225,7 @@ def test_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("SPECULATION", "VAD_MIN_SILENCE_MS", "VAD_SPEECH_PAD_MS"):
         monkeypatch.delenv(f"CHATTERBOX_{name}", raising=False)
     args = build_parser().parse_args([])
-    assert (args.speculation, args.vad_min_silence_ms, args.vad_speech_pad_ms) == (True, 300, 200)
+    assert (args.speculation, args.vad_min_silence_ms, args.vad_speech_pad_ms) == (True, 300, 400)
     monkeypatch.setenv("CHATTERBOX_SPECULATION", "off")
     monkeypatch.setenv("CHATTERBOX_VAD_MIN_SILENCE_MS", "500")
     args = build_parser().parse_args(["--vad-speech-pad-ms", "250"])

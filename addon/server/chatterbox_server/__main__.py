@@ -201,8 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add(
         "--vad-speech-pad-ms",
-        "Audio (ms) kept before and after each speech segment the VAD finds",
-        default=200,
+        "Audio (ms) kept before the first and after the last speech the VAD finds",
+        default=400,
         convert=_milliseconds,
         type=_milliseconds,
     )

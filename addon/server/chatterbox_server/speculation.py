@@ -7,9 +7,9 @@ inside the buffer) and the speech found differs from what is being transcribed a
 queues a transcription of exactly that speech on the STT workers (one per connection; a newer
 one replaces a queued older one, a running one finishes first and is then superseded).
 
-At AudioStop the VAD runs on the whole utterance. Equal speech timestamps mean Whisper would get
-the same samples (the buffer only grows), so the early result is the answer: a *hit*. Anything
-else (speech resumed, a segment moved) is a *miss*: the early result is dropped and the whole
+At AudioStop the VAD runs on the whole utterance. The same span of speech (``stt.heard``: first
+start to last end) means Whisper would get the same samples (the buffer only grows), so the early
+result is the answer: a *hit*. Anything else (speech resumed, the span moved) is a *miss*: the early result is dropped and the whole
 utterance transcribed now, exactly as without speculation. So speculation changes when a
 transcript is ready, never what it says.
 
@@ -30,7 +30,7 @@ from typing import Literal
 
 import numpy as np
 
-from .stt import SAMPLE_RATE, Speech, SttEngine, SttRequest, SttResult
+from .stt import SAMPLE_RATE, Speech, SttEngine, SttRequest, SttResult, heard
 from .utterance import Utterance
 
 _LOGGER = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class Speculation:
         if not speech or speech[-1][1] >= len(audio):
             return  # nothing said yet, or still speaking (the last segment reaches the end)
         job = self._job
-        if job is not None and job.speech == speech:
+        if job is not None and heard(job.speech) == heard(speech):
             return  # more silence only: already transcribing this
         if job is not None and not job.future.done() and not job.future.cancel():
             return  # one running job per connection; the next check tries again
@@ -108,7 +108,8 @@ class Speculation:
             speech = job.speech  # not one sample more: the same audio has the same speech
         else:
             speech = await self.engine.find_speech(audio)
-        if job is not None and job.speech == speech and not job.future.cancelled():
+        same = job is not None and speech and heard(job.speech) == heard(speech)
+        if job is not None and same and not job.future.cancelled():
             try:
                 return await asyncio.wrap_future(job.future), "hit"
             except Exception:  # the same work again below surfaces the error if it is real
