@@ -89,6 +89,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_false",
         help="no Silero VAD filter in either STT server (default: on in both)",
     )
+    p.add_argument(
+        "--no-names",
+        dest="names",
+        action="store_false",
+        help="send no transcript_names (default: the corpus home's names with every clip, "
+        "as Home Assistant sends the home's names)",
+    )
     p.add_argument("--sentence-silence", type=float, default=0.2)
     p.add_argument(
         "--stt-workers",
@@ -99,6 +106,11 @@ def parser() -> argparse.ArgumentParser:
         "under several clients)",
     )
     return p
+
+
+def home_names() -> tuple[str, ...]:
+    """Return the corpus home's names: every name a clip mentions, once, in corpus order."""
+    return tuple(dict.fromkeys(name for clip in clips() for name in clip.names))
 
 
 def config_from(args: argparse.Namespace) -> Config:
@@ -125,6 +137,7 @@ def config_from(args: argparse.Namespace) -> Config:
         stt_workers=args.stt_workers,
         vad_filter=args.vad_filter,
         language=args.language or None,
+        names=home_names() if args.names else (),
         sentence_silence=args.sentence_silence,
         quick=args.quick,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from wyoming.asr import Transcribe, Transcript
@@ -82,8 +83,12 @@ async def describe(port: int, limit: float = 10.0) -> tuple[Info, float]:
     return Info.from_event(event), elapsed
 
 
-async def transcribe(port: int, pcm: bytes, pace: float, language: str | None) -> SttResult:
+async def transcribe(
+    port: int, pcm: bytes, pace: float, language: str | None, names: Sequence[str] = ()
+) -> SttResult:
     """Stream ``pcm`` (16 kHz mono s16) in 20 ms chunks at ``pace`` x real time (0: unpaced).
+
+    ``names``, the home's names, go in Transcribe's ``transcript_names`` as HA sends them.
 
     Paced, each chunk leaves once it would have been recorded, as from a microphone.
 
@@ -92,7 +97,8 @@ async def transcribe(port: int, pcm: bytes, pace: float, language: str | None) -
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(TIMEOUT + len(pcm) / (RATE * WIDTH)):
         async with AsyncTcpClient(HOST, port) as client:
-            await client.write_event(Transcribe(language=language).event())
+            request = Transcribe(language=language, transcript_names=list(names) or None)
+            await client.write_event(request.event())
             await client.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
             began = loop.time()
             for index, offset in enumerate(range(0, len(pcm), CHUNK_BYTES)):

@@ -33,15 +33,23 @@ async def _gather(calls: Sequence[Awaitable[Any]]) -> tuple[list[Any], list[str]
 
 
 async def stt_level(
-    port: int, clips: Sequence[Clip], clients: int, pace: float, language: str | None
+    port: int,
+    clips: Sequence[Clip],
+    clients: int,
+    pace: float,
+    language: str | None,
+    names: Sequence[str] = (),
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Play each clip from ``clients`` satellites at once; one record per transcription."""
+    """Play each clip from ``clients`` satellites at once; one record per transcription.
+
+    Every request carries ``names`` (the home's names), whichever clip it is.
+    """
     records: list[dict[str, Any]] = []
     errors: list[str] = []
     for clip in clips:
         pcm = clip.pcm()
         results, failed = await _gather(
-            [transcribe(port, pcm, pace, language) for _ in range(clients)]
+            [transcribe(port, pcm, pace, language, names) for _ in range(clients)]
         )
         errors += failed
         records += [

@@ -10,6 +10,8 @@ import numpy as np
 
 from bench.client import ONESHOT, TTS_MODES
 from bench.servers import CHATTERBOX, FASTER_WHISPER, PIPER
+from tests.corpus import clips
+from tests.support.wer import wer
 
 TRAILING_SILENCE = 0.8  # the STT goal is measured on clips with at least this much silence
 PEERS_TOGETHER = "peers together"
@@ -36,6 +38,7 @@ def server_metrics(result: dict[str, Any]) -> dict[str, float | None]:
         out[f"stt_p50_ms@{clients}"] = _pct(latencies, 50)
         out[f"stt_p95_ms@{clients}"] = _pct(latencies, 95)
         out[f"stt_silence_p50_ms@{clients}"] = _pct(silent, 50)
+        out[f"stt_wer@{clients}"] = mean_wer(records)
     tts = result.get("tts") or {}
     for mode in TTS_MODES:
         if "tts" not in result.get("roles", []):
@@ -61,6 +64,13 @@ def server_metrics(result: dict[str, Any]) -> dict[str, float | None]:
     out["describe_loaded_p95_ms"] = _pct(loaded, 95)
     out["describe_loaded_max_ms"] = round(max(loaded), 2) if loaded else None
     return out
+
+
+def mean_wer(records: Sequence[dict[str, Any]]) -> float | None:
+    """Mean normalized word error rate of transcripts against the corpus (jiwer, Whisper's)."""
+    references = {clip.id: clip.text for clip in clips()}
+    rates = [wer(references[r["clip"]], r["text"]) for r in records if r["clip"] in references]
+    return round(float(np.mean(rates)), 3) if rates else None
 
 
 def _peer_for(metric: str) -> list[str]:
@@ -138,6 +148,7 @@ GOALS = (
 def goals(comparisons: list[dict[str, Any]], mine: dict[str, float | None]) -> list[dict[str, Any]]:
     """Check the issue's goals: measured value and whether it is met (None: not measured)."""
     found = {(c["metric"], c["peer"]): c["ratio"] for c in comparisons}
+    found_values = {(c["metric"], c["peer"]): c["peer_value"] for c in comparisons}
     out: list[dict[str, Any]] = [
         {
             "goal": f"{label}: ratio <= {limit}",
@@ -146,6 +157,14 @@ def goals(comparisons: list[dict[str, Any]], mine: dict[str, float | None]) -> l
         }
         for metric, peer, limit, label in GOALS
     ]
+    wer_mine, wer_peer = mine.get("stt_wer@1"), found_values.get(("stt_wer@1", FASTER_WHISPER))
+    out.append(
+        {
+            "goal": f"STT mean WER (1 client) at most {FASTER_WHISPER}'s ({_fmt(wer_peer)})",
+            "value": wer_mine,
+            "met": None if wer_mine is None or wer_peer is None else wer_mine <= wer_peer,
+        }
+    )
     worst = mine.get("describe_loaded_p95_ms")
     out.append(
         {
@@ -178,7 +197,8 @@ def header(document: dict[str, Any]) -> list[str]:
         f"{len(meta['clips'])} clips at {meta['pace']:g}x real time, clients {meta['clients']}, "
         f"beam {meta['beam_size']}, {meta['cpu_threads']} threads, "
         f"Chatterbox STT workers {meta.get('chatterbox_stt_workers', '?')}, "
-        f"VAD filter {'on' if meta['vad_filter'] else 'off'}, language {meta['language']}",
+        f"VAD filter {'on' if meta['vad_filter'] else 'off'}, language {meta['language']}, "
+        f"{len(meta.get('names', []))} home names sent",
         f"TTS: servers side by side, in turns, {meta.get('tts_gap', 0) * 1000:g} ms apart, "
         f"{meta['tts_repeats']} syntheses per client, level and mode",
         f"1-min load average before->after each server (other work on the machine): {loads}",

@@ -50,6 +50,7 @@ class Config:
     stt_workers: int = 1
     vad_filter: bool = True
     language: str | None = "en"
+    names: tuple[str, ...] = ()  # the home's names, sent with every transcription
     sentence_silence: float = 0.2
     quick: bool = False
     log: Any = field(default=sys.stderr)
@@ -82,7 +83,7 @@ async def _bench_stt(config: Config, server: RunningServer, result: dict[str, An
     for clients in config.clients:
         config.say(f"{server.name}: STT, {clients} client(s), {len(config.clips)} clips")
         records, errors = await measure.stt_level(
-            server.port, config.clips, clients, config.pace, config.language
+            server.port, config.clips, clients, config.pace, config.language, config.names
         )
         result["stt"][str(clients)] = records
         result["errors"] += errors
@@ -224,6 +225,7 @@ async def run(config: Config) -> dict[str, Any]:
         "chatterbox_stt_workers": config.stt_workers,
         "vad_filter": config.vad_filter,
         "language": config.language,
+        "names": list(config.names),
         "sentence_silence": config.sentence_silence,
     }
     return {"meta": meta, "servers": servers, **summarize(servers)}

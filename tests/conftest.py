@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "scripts" / "make_test_models.py"
 MODEL_CACHE = Path(os.environ.get("CHATTERBOX_CACHE", Path.home() / ".cache" / "chatterbox"))
 REAL_MODELS_ENV = "CHATTERBOX_TEST_MODELS"
+BENCH_VENV = Path(os.environ.get("CHATTERBOX_BENCH_VENV", ROOT / ".cache" / "bench-venv"))
 
 # faster-whisper creates tqdm bars even when disabled; tqdm's monitor thread would outlive a
 # test and trip the HA plugin's lingering-thread check.
@@ -47,6 +48,14 @@ def test_models() -> Path:
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
     return target
+
+
+@pytest.fixture
+def peer_python() -> Path:
+    """The bench venv's python (wyoming-faster-whisper, wyoming-piper), or a skip saying how."""
+    if not (BENCH_VENV / ".bench-ready").exists():
+        pytest.skip("peers not installed: run `scripts/bench --setup-only` once")
+    return BENCH_VENV / "bin" / "python"
 
 
 @pytest.fixture(scope="session")

@@ -27,11 +27,34 @@ def test_format_and_length() -> None:
 
 
 def test_trailing_silence_is_real() -> None:
-    """Clips that claim trailing silence end quietly, as a satellite's stream does."""
-    with_silence = [clip for clip in clips() if clip.trailing_silence >= 0.5]
+    """Clean clips that claim trailing silence end quietly, as a satellite's stream does."""
+    with_silence = [c for c in clips() if c.trailing_silence >= 0.5 and c.snr_db is None]
     assert len(with_silence) >= 5
     for clip in with_silence:
         samples = np.frombuffer(clip.pcm(), dtype=np.int16).astype(np.float32)
         tail = samples[-int(0.4 * 16000) :]
         speech = samples[: -int(clip.trailing_silence * 16000)]
         assert np.abs(tail).max() < 0.01 * np.abs(speech).max(), clip.id
+
+
+def test_noisy_clips_have_their_snr() -> None:
+    """Noise-mixed clips: the noise alone (the trailing silence) sits SNR dB below the speech."""
+    noisy = [clip for clip in clips() if clip.snr_db is not None]
+    assert len(noisy) >= 3
+    assert all(10 <= clip.snr_db <= 20 for clip in noisy if clip.snr_db is not None)
+    for clip in noisy:
+        assert clip.snr_db is not None
+        samples = np.frombuffer(clip.pcm(), dtype=np.int16).astype(np.float64)
+        cut = int(clip.trailing_silence * 16000)
+        noise = np.sqrt(np.mean(samples[-cut + 1600 :] ** 2))
+        speech = np.sqrt(np.mean(samples[2400:-cut] ** 2))  # after the 0.15 s lead-in
+        measured = 20 * np.log10(speech / noise)
+        assert abs(measured - clip.snr_db) < 4, (clip.id, measured)
+
+
+def test_clips_name_unusual_entities() -> None:
+    """Some commands name things Whisper rarely hears, with the names a home would send."""
+    named = [clip for clip in clips() if clip.names]
+    assert len(named) >= 5
+    for clip in named:
+        assert all(name.lower() in clip.text.lower() for name in clip.names), clip.id

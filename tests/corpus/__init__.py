@@ -18,6 +18,8 @@ class Clip:
     path: Path
     text: str
     trailing_silence: float
+    snr_db: float | None = None  # pink noise mixed in at this SNR (None: clean)
+    names: tuple[str, ...] = ()  # the home's names the command mentions (transcript_names)
 
     def pcm(self) -> bytes:
         """The clip's raw PCM frames."""
@@ -29,6 +31,13 @@ def clips() -> list[Clip]:
     """Every clip named in transcripts.json, in a stable order."""
     entries = json.loads((CORPUS_DIR / "transcripts.json").read_text())
     return [
-        Clip(key, CORPUS_DIR / f"{key}.wav", value["text"], float(value["trailing_silence"]))
+        Clip(
+            key,
+            CORPUS_DIR / f"{key}.wav",
+            value["text"],
+            float(value["trailing_silence"]),
+            value.get("snr_db"),
+            tuple(value.get("names", ())),
+        )
         for key, value in sorted(entries.items())
     ]

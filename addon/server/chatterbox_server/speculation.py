@@ -8,9 +8,10 @@ queues a transcription of exactly that speech on the STT workers (one per connec
 one replaces a queued older one, a running one finishes first and is then superseded).
 
 At AudioStop the VAD runs on the whole utterance. The same span of speech (``stt.heard``: first
-start to last end) means Whisper would get the same samples (the buffer only grows), so the early
-result is the answer: a *hit*. Anything else (speech resumed, the span moved) is a *miss*: the early result is dropped and the whole
-utterance transcribed now, exactly as without speculation. So speculation changes when a
+start to last end) means Whisper would get the same samples (the buffer only grows), so the
+early result is the answer: a *hit*. Anything else (speech resumed, the span moved) is a
+*miss*: the early result is dropped and the whole utterance transcribed now, exactly as
+without speculation. So speculation changes when a
 transcript is ready, never what it says.
 
 Speculative transcriptions share the ``--stt-workers`` threads with everyone's final ones: under

@@ -37,7 +37,7 @@ Speech = tuple[tuple[int, int], ...]
 
 
 def heard(speech: Speech) -> tuple[int, int]:
-    """The span of audio Whisper hears for ``speech``: first padded start to last padded end.
+    """Return the span Whisper hears for ``speech``: first padded start to last padded end.
 
     Pauses inside stay: Whisper hears the command as it was said. (Joining the speech segments
     without their pauses, with a 300 ms split, cut into words: on real base and tiny.en models
