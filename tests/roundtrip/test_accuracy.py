@@ -23,10 +23,13 @@ pytestmark = [pytest.mark.real_models, pytest.mark.timeout(900)]
 
 
 def stt_models(real_models: Path) -> dict[str, Path]:
-    """The Whisper models to compare on: DIR/stt and every DIR/stt-NAME beside it."""
-    found = {"stt": real_models / "stt"}
-    found |= {path.name: path for path in sorted(real_models.glob("stt-*")) if path.is_dir()}
-    return {name: path for name, path in found.items() if (path / "model.bin").is_file()}
+    """The Whisper models to compare on: DIR/stt and every DIR/stt-NAME beside it, once each."""
+    candidates = [real_models / "stt", *sorted(real_models.glob("stt-*"))]
+    found: dict[Path, str] = {}
+    for path in candidates:
+        if (path / "model.bin").is_file():
+            found.setdefault(path.resolve(), path.name)
+    return {name: path for path, name in found.items()}
 
 
 @pytest.mark.usefixtures("socket_enabled")
