@@ -251,6 +251,8 @@ async def test_real_model_transcripts_equal_with_and_without_speculation(
             _,
         ):
             for clip in clips():
+                if clip.trailing_silence < 0.5:
+                    continue  # no early start: transcribed at AudioStop either way
                 result = await satellite.stream_to_server(uri, clip.pcm(), realtime=True)
                 assert result.ok, result.error
                 texts.setdefault(clip.id, []).append(result.transcript)
