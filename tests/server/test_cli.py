@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from wyoming.info import Info
 
-from chatterbox_server.__main__ import build_parser, env_name
+from chatterbox_server import context
+from chatterbox_server.__main__ import build_parser, env_name, main
 from chatterbox_server.discovery import default_name
 
 
@@ -66,3 +68,74 @@ def test_bad_environment_values_are_errors(
 
 def test_env_name() -> None:
     assert env_name("--noise-w-scale") == "CHATTERBOX_NOISE_W_SCALE"
+
+
+def test_device_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CHATTERBOX_DEVICE", raising=False)
+    assert build_parser().parse_args([]).device == "cpu"
+    assert build_parser().parse_args(["--device", "auto"]).device == "auto"
+    monkeypatch.setenv("CHATTERBOX_DEVICE", "auto")  # the GPU image's default
+    assert build_parser().parse_args([]).device == "auto"
+    monkeypatch.setenv("CHATTERBOX_DEVICE", "gpu")
+    with pytest.raises(SystemExit):
+        build_parser()
+
+
+@pytest.mark.parametrize(
+    ("requested", "gpus", "ort_cuda", "mode", "expected"),
+    [("cpu", 1, True, "both", ("cpu", "cpu")),
+     ("auto", 0, True, "both", ("cpu", "cpu")),
+     ("auto", 1, True, "both", ("cuda", "cuda")),
+     ("auto", 1, False, "both", ("cuda", "cpu")),  # CPU onnxruntime: Piper stays on the CPU
+     ("cuda", 1, True, "both", ("cuda", "cuda")),
+     ("cuda", 1, False, "stt", ("cuda", "cpu"))],
+)  # fmt: skip
+def test_choose_devices(
+    monkeypatch: pytest.MonkeyPatch,
+    requested: str,
+    gpus: int,
+    ort_cuda: bool,
+    mode: str,
+    expected: tuple[str, str],
+) -> None:
+    monkeypatch.setattr(context, "cuda_device_count", lambda: gpus)
+    monkeypatch.setattr(context, "onnxruntime_has_cuda", lambda: ort_cuda)
+    assert context.choose_devices(requested, mode) == context.Devices(*expected)
+
+
+def test_cuda_without_onnxruntime_gpu_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(context, "cuda_device_count", lambda: 1)
+    monkeypatch.setattr(context, "onnxruntime_has_cuda", lambda: False)
+    with pytest.raises(context.DeviceUnavailableError, match="onnxruntime-gpu"):
+        context.choose_devices("cuda", "both")
+
+
+def test_cuda_without_gpu_fails_at_start_up(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """On this machine (no usable GPU) --device cuda stops before loading, in one line."""
+    if context.cuda_device_count() > 0:
+        pytest.skip("this machine has a CUDA device")
+    code = main(["--device", "cuda", "--stt-model", str(tmp_path / "none"), "--local-files-only"])
+    assert code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("chatterbox-server: error: --device cuda: missing ")
+    assert "libcuda.so.1" in lines[0] or "CUDA device" in lines[0]
+
+
+def test_auto_without_gpu_runs_on_cpu_and_describe_says_so(test_models: Path) -> None:
+    if context.cuda_device_count() > 0:
+        pytest.skip("this machine has a CUDA device")
+    args = build_parser().parse_args(
+        ["--device", "auto", "--stt-model", str(test_models / "stt"), "--local-files-only",
+         "--tts-voice", str(test_models / "tts" / "en_US-test-medium.onnx")]
+    )  # fmt: skip
+    loaded = context.load(args)
+    try:
+        assert loaded.devices == context.Devices("cpu", "cpu")
+        info = Info.from_event(loaded.info_event)
+        assert (info.asr[0].description or "").endswith(" on CPU")
+        assert (info.tts[0].description or "").endswith(" on CPU")
+    finally:
+        loaded.close()

@@ -169,7 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
         "CTranslate2 compute type (default, int8, int8_float16, float16, ...)",
         default="default",
     )
-    p.add("--device", "Where models run", default="cpu", choices=["cpu", "cuda"])
+    p.add(
+        "--device",
+        "Where models run: cpu, cuda (fails at start-up naming what is missing), or auto "
+        "(CUDA when CTranslate2 sees a GPU, else the CPU)",
+        default="cpu",
+        choices=["cpu", "cuda", "auto"],
+    )
     p.add(
         "--cpu-threads",
         "CPU threads per transcription (0: cores divided by --stt-workers)",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
+import importlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -16,6 +18,60 @@ from .stt import SttEngine, SttOptions
 from .tts import LoadedVoice, TtsEngine, TtsOptions
 
 _LOGGER = logging.getLogger(__name__)
+CUDA_PROVIDER = "CUDAExecutionProvider"
+
+
+class DeviceUnavailableError(ValueError):
+    """``--device cuda`` on a machine that lacks what it needs (the message names it)."""
+
+
+@dataclass(frozen=True)
+class Devices:
+    """Where each engine runs (``cpu`` or ``cuda``), chosen from ``--device``."""
+
+    stt: str = "cpu"
+    tts: str = "cpu"
+
+
+def cuda_device_count() -> int:
+    """CUDA devices CTranslate2 sees (0 without a driver, a GPU or CUDA support)."""
+    ctranslate2 = importlib.import_module("ctranslate2")  # ships no type information
+    return int(ctranslate2.get_cuda_device_count())
+
+
+def onnxruntime_has_cuda() -> bool:
+    """Whether onnxruntime (for Piper) has its CUDA provider: onnxruntime-gpu is installed."""
+    onnxruntime = importlib.import_module("onnxruntime")
+    return CUDA_PROVIDER in onnxruntime.get_available_providers()
+
+
+def _missing_cuda_device() -> str:
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return "the NVIDIA driver (libcuda.so.1 cannot be loaded: is the GPU passed in?)"
+    return "a CUDA device (CTranslate2 sees none)"
+
+
+def choose_devices(requested: str, mode: str) -> Devices:
+    """Resolve ``--device``: ``auto`` takes CUDA when CTranslate2 sees a device, else the CPU.
+
+    Piper follows on CUDA when onnxruntime has the CUDA provider. ``cuda`` raises
+    ``DeviceUnavailableError`` naming the first thing missing for the engines ``mode`` runs.
+    """
+    if requested == "cpu":
+        return Devices()
+    gpu = cuda_device_count() > 0
+    runs_stt, runs_tts = mode in ("both", "stt"), mode in ("both", "tts")
+    if requested == "cuda" and not gpu:
+        raise DeviceUnavailableError(f"--device cuda: missing {_missing_cuda_device()}")
+    tts_gpu = gpu and runs_tts and onnxruntime_has_cuda()
+    if requested == "cuda" and runs_tts and not tts_gpu:
+        raise DeviceUnavailableError(
+            f"--device cuda: missing onnxruntime's {CUDA_PROVIDER} for Piper "
+            "(install onnxruntime-gpu in place of onnxruntime)"
+        )
+    return Devices(stt="cuda" if gpu and runs_stt else "cpu", tts="cuda" if tts_gpu else "cpu")
 
 
 @dataclass
@@ -28,6 +84,7 @@ class ServerContext:
     idle_timeout: float
     voices: list[VoiceEntry] = field(default_factory=list)
     describe_catalogue: bool = False  # list voices not on disk too (they download on use)
+    devices: Devices = field(default_factory=Devices)
     info_event: Event = field(init=False)
 
     def __post_init__(self) -> None:
@@ -45,6 +102,9 @@ class ServerContext:
             stt_languages=self.stt.languages if self.stt is not None else (),
             voices=self.listed_voices if self.tts is not None else None,
         )
+        for programs, device in ((info.asr, self.devices.stt), (info.tts, self.devices.tts)):
+            for program in programs:  # Describe says where each engine runs
+                program.description = f"{program.description} on {device.upper()}"
         self.info_event = info.event()
 
     @property
@@ -97,6 +157,13 @@ def load(args: argparse.Namespace) -> ServerContext:
     download_dir = Path(args.download_dir)
     stt: SttEngine | None = None
     tts: TtsEngine | None = None
+    devices = choose_devices(args.device, args.mode)
+    _LOGGER.info(
+        "Device %s: speech-to-text on %s, text-to-speech on %s",
+        args.device,
+        devices.stt,
+        devices.tts,
+    )
     try:
         if args.mode in ("both", "stt"):
             model_dir = resolve_stt_model(
@@ -116,7 +183,7 @@ def load(args: argparse.Namespace) -> ServerContext:
                     vad_speech_pad_ms=args.vad_speech_pad_ms,
                     speculation=args.speculation,
                 ),
-                device=args.device,
+                device=devices.stt,
                 compute_type=args.compute_type,
                 cpu_threads=args.cpu_threads or max(1, (os.cpu_count() or 1) // args.stt_workers),
                 workers=args.stt_workers,
@@ -137,7 +204,7 @@ def load(args: argparse.Namespace) -> ServerContext:
                 ),
                 max_voices=args.max_voices,
                 workers=args.tts_workers,
-                use_cuda=args.device == "cuda",
+                use_cuda=devices.tts == "cuda",
             )
             default: LoadedVoice = tts.load_default()
             tts.speaker_for(default, None)  # a bad --speaker fails now, not per request
@@ -154,4 +221,5 @@ def load(args: argparse.Namespace) -> ServerContext:
         idle_timeout=args.idle_timeout,
         voices=voices,
         describe_catalogue=args.describe_catalogue,
+        devices=devices,
     )
