@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chatterbox_server.stt import SttEngine, SttOptions
+from chatterbox_server.stt import SttEngine, SttOptions, max_new_tokens
 from tests.support.audio import speech_like
 
 
@@ -51,3 +51,22 @@ async def test_transcribe_in_worker_thread(engine: SttEngine) -> None:
     assert result.rtf > 0
     empty = await engine.transcribe(np.zeros(0, dtype=np.float32))
     assert empty.text == ""
+
+
+async def test_decoding_is_bounded_by_the_speech_length(
+    engine: SttEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whisper may write only so many tokens per second of speech: no endless repeats."""
+    seen: list[dict[str, object]] = []
+    transcribe = engine.model.transcribe
+
+    def spy(audio: np.ndarray, **kwargs: object) -> object:
+        seen.append({"seconds": len(audio) / 16000, **kwargs})
+        return transcribe(audio, **kwargs)
+
+    monkeypatch.setattr(engine.model, "transcribe", spy)
+    await engine.transcribe(speech_like(2.0))
+    (call,) = seen
+    assert call["max_new_tokens"] == max_new_tokens(float(call["seconds"]))  # type: ignore[arg-type]
+    assert max_new_tokens(2.0) == 32
+    assert max_new_tokens(30.0) == 224  # with the longest prompt: Whisper's 448 positions

@@ -31,6 +31,19 @@ _LOGGER = logging.getLogger(__name__)
 SAMPLE_RATE = 16000  # what Whisper hears
 NO_SPEECH_THRESHOLD = 0.6  # with log_prob_threshold: a segment Whisper thinks is silence
 VAD_WORKERS = 2  # threads for speech detection, apart from the transcription workers
+TOKENS_PER_SECOND = 8  # more text than this per second of speech is Whisper looping
+MIN_NEW_TOKENS = 16
+MAX_NEW_TOKENS = 224  # Whisper's 448 positions less the longest prompt (names, see hotwords)
+
+
+def max_new_tokens(seconds: float) -> int:
+    """Bound what Whisper may write for ``seconds`` of speech.
+
+    A spoken command takes at most about 5 tokens a second; a decode that runs on repeats
+    itself, and each temperature fallback may do so again (seen: 9 to 97 s for a 3 s command
+    on real base). The bound keeps the worst case near the audio's length.
+    """
+    return min(MAX_NEW_TOKENS, MIN_NEW_TOKENS + int(TOKENS_PER_SECOND * seconds))
 
 Speech = tuple[tuple[int, int], ...]
 """Where the VAD found speech: (start, end) sample offsets, padded, in order."""
@@ -245,7 +258,8 @@ class SttEngine:
             beam_size=self.options.beam_size,
             initial_prompt=self.options.initial_prompt,
             hotwords=self.hotwords(request.names, request.terms),
-            vad_filter=False,  # done above, the same way faster-whisper does it
+            vad_filter=False,  # done above
+            max_new_tokens=max_new_tokens(len(audio) / SAMPLE_RATE),
             no_speech_threshold=NO_SPEECH_THRESHOLD,
             condition_on_previous_text=False,
             without_timestamps=True,
