@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from functools import partial
@@ -40,6 +39,7 @@ from bench.servers import (
     library_files,
 )
 from chatterbox_server.server import bound_uri
+from tests.support.bench import run_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,19 +59,13 @@ def test_quick_bench_reports_every_metric_and_ratio(
     test_models: Path, peer_python: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "bench.json"
-    # A process of its own, as `scripts/bench` runs it (its asyncio.run() stays out of ours).
-    result = subprocess.run(
-        [
-            *(sys.executable, "-m", "bench"),
-            *("--peer-python", str(peer_python), "--models", str(test_models)),
-            *("--out", str(out), "--quick", "--clips", "2", "--clients", "1", "2"),
-            *("--pace", "4", "--tts-repeats", "2", "--load-seconds", "1"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    result = run_bench(
+        peer_python,
+        test_models,
+        out,
+        *("--quick", "--clips", "2", "--clients", "1", "2"),
+        *("--pace", "4", "--tts-repeats", "2", "--load-seconds", "1"),
         timeout=240,
-        check=False,
     )
     print(result.stdout)  # the numbers, for -s; performance is reported, not asserted
     document = json.loads(out.read_text())

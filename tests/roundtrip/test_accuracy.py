@@ -10,15 +10,13 @@ reports that with its default, names sent).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bench.servers import CHATTERBOX, FASTER_WHISPER
+from tests.support.bench import run_bench
 
-ROOT = Path(__file__).resolve().parents[2]
 MAX_MEAN_WER = 0.20  # the corpus is clean synthetic speech: worse than this is a regression
 
 pytestmark = [pytest.mark.real_models, pytest.mark.timeout(900)]
@@ -47,18 +45,13 @@ def test_mean_wer_at_most_the_peers(real_models: Path, peer_python: Path, tmp_pa
         (layout / "stt").symlink_to(model)
         (layout / "tts").symlink_to(real_models / "tts")
         out = tmp_path / f"{name}.json"
-        result = subprocess.run(
-            [
-                *(sys.executable, "-m", "bench", "--peer-python", str(peer_python)),
-                *("--models", str(layout), "--out", str(out), "--png", str(out) + ".png"),
-                *("--servers", CHATTERBOX, FASTER_WHISPER, "--clients", "1"),
-                *("--pace", "2", "--load-seconds", "1", "--tts-repeats", "1", "--no-names"),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
+        result = run_bench(
+            peer_python,
+            layout,
+            out,
+            *("--servers", CHATTERBOX, FASTER_WHISPER, "--clients", "1", "--no-names"),
+            *("--pace", "2", "--load-seconds", "1", "--tts-repeats", "1"),
             timeout=800,
-            check=False,
         )
         assert result.returncode == 0, result.stderr[-3000:]
         metrics = json.loads(out.read_text())["metrics"]
