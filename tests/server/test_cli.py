@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from wyoming.info import Info
 
 from chatterbox_server import context
-from chatterbox_server.__main__ import build_parser, env_name, main
+from chatterbox_server.__main__ import build_parser, env_name
 from chatterbox_server.discovery import default_name
 
 
@@ -110,18 +112,20 @@ def test_cuda_without_onnxruntime_gpu_names_it(monkeypatch: pytest.MonkeyPatch) 
         context.choose_devices("cuda", "both")
 
 
-def test_cuda_without_gpu_fails_at_start_up(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_cuda_without_gpu_fails_at_start_up(tmp_path: Path) -> None:
     """On this machine (no usable GPU) --device cuda stops before loading, in one line."""
     if context.cuda_device_count() > 0:
         pytest.skip("this machine has a CUDA device")
-    code = main(["--device", "cuda", "--stt-model", str(tmp_path / "none"), "--local-files-only"])
-    assert code == 2
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("chatterbox-server: error: --device cuda: missing ")
-    assert "libcuda.so.1" in lines[0] or "CUDA device" in lines[0]
+    result = subprocess.run(
+        [sys.executable, "-m", "chatterbox_server", "--device", "cuda", "--local-files-only",
+         "--stt-model", str(tmp_path / "none"), "--download-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if " INFO " not in line]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("chatterbox-server: error: --device cuda: missing ")
+    assert "libcuda.so.1" in errors[0] or "CUDA device" in errors[0]
 
 
 def test_auto_without_gpu_runs_on_cpu_and_describe_says_so(test_models: Path) -> None:

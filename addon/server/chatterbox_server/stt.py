@@ -45,6 +45,7 @@ def max_new_tokens(seconds: float) -> int:
     """
     return min(MAX_NEW_TOKENS, MIN_NEW_TOKENS + int(TOKENS_PER_SECOND * seconds))
 
+
 Speech = tuple[tuple[int, int], ...]
 """Where the VAD found speech: (start, end) sample offsets, padded, in order."""
 
