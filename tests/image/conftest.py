@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.measurements import Measurements
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "addon-image"
 IMAGE = "localhost/chatterbox-addon:dev"
@@ -28,21 +30,13 @@ REQUIRE_ENV = "CHATTERBOX_REQUIRE_PODMAN"
 BUILD_TIMEOUT = 1500
 
 # Numbers the run reports at its end (build time, image size, start-up time).
-MEASUREMENTS: dict[str, str] = {}
-
-
-def record(name: str, value: str) -> None:
-    """Keep a number for the terminal summary."""
-    MEASUREMENTS[name] = value
-    print(f"[image] {name}: {value}")
+MEASUREMENTS = Measurements("chatterbox add-on image", "image")
+record = MEASUREMENTS.record
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the measured numbers after the test results."""
-    if MEASUREMENTS:
-        terminalreporter.section("chatterbox add-on image")
-        for name, value in MEASUREMENTS.items():
-            terminalreporter.write_line(f"{name}: {value}")
+    MEASUREMENTS.write(terminalreporter)
 
 
 def podman_env() -> dict[str, str]:

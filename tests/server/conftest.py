@@ -10,24 +10,17 @@ import numpy as np
 import pytest
 
 from tests.support.audio import speech_like
+from tests.support.measurements import Measurements
 from tests.support.server import ServerProcess
 
 # Numbers worth reporting (printed at the end of the run and by the tests with -s).
-MEASUREMENTS: dict[str, str] = {}
-
-
-def record(name: str, value: str) -> None:
-    """Keep a measured number for the terminal summary and print it now."""
-    MEASUREMENTS[name] = value
-    print(f"[measure] {name}: {value}")
+MEASUREMENTS = Measurements("chatterbox server measurements", "measure")
+record = MEASUREMENTS.record
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the measured numbers after the test results."""
-    if MEASUREMENTS:
-        terminalreporter.section("chatterbox server measurements")
-        for name, value in MEASUREMENTS.items():
-            terminalreporter.write_line(f"{name}: {value}")
+    MEASUREMENTS.write(terminalreporter)
 
 
 if importlib.util.find_spec("pytest_homeassistant_custom_component") is None:
