@@ -81,6 +81,11 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--load-seconds", type=float, help="Describe probing under load (10)")
     p.add_argument("--beam-size", type=int, default=1)
+    p.add_argument(
+        "--compute-type",
+        default="int8",
+        help="CTranslate2 compute type for both STT servers (int8: what a CPU host runs)",
+    )
     p.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 2)
     p.add_argument("--language", default="en", help="sent in Transcribe ('' for none)")
     p.add_argument(
@@ -133,6 +138,7 @@ def config_from(args: argparse.Namespace) -> Config:
         describe_samples=10 if args.quick else 20,
         load_seconds=args.load_seconds or (3.0 if args.quick else 10.0),
         beam_size=args.beam_size,
+        compute_type=args.compute_type,
         cpu_threads=args.cpu_threads,
         stt_workers=args.stt_workers,
         vad_filter=args.vad_filter,

@@ -39,10 +39,15 @@ class RequestError(RuntimeError):
 
 @dataclass(frozen=True)
 class SttResult:
-    """One transcription: the wait after AudioStop and the text."""
+    """One transcription: the waits for it and the text."""
 
     latency_ms: float
+    """From the end of the audio (AudioStop sent, or due) to the Transcript: < 0 if before."""
     text: str
+    speech_end_ms: float | None = None
+    """From the end of the speech in the audio (when it was sent) to the Transcript."""
+    early: bool = False
+    """The Transcript came before AudioStop (the server found the end of speech)."""
 
 
 @dataclass(frozen=True)
@@ -84,35 +89,67 @@ async def describe(port: int, limit: float = 10.0) -> tuple[Info, float]:
 
 
 async def transcribe(
-    port: int, pcm: bytes, pace: float, language: str | None, names: Sequence[str] = ()
+    port: int,
+    pcm: bytes,
+    pace: float,
+    language: str | None,
+    names: Sequence[str] = (),
+    speech_end: float | None = None,
 ) -> SttResult:
     """Stream ``pcm`` (16 kHz mono s16) in 20 ms chunks at ``pace`` x real time (0: unpaced).
 
     ``names``, the home's names, go in Transcribe's ``transcript_names`` as HA sends them.
 
-    Paced, each chunk leaves once it would have been recorded, as from a microphone.
-
-    The latency is from AudioStop written to Transcript read.
+    Paced, each chunk leaves once it would have been recorded, as from a microphone. It reads
+    while it sends, as Home Assistant's wyoming STT does: a Transcript before the audio ends
+    stops the upload (no AudioStop) and closes. ``speech_end`` (seconds into ``pcm``) is where
+    the speech ends, for ``speech_end_ms``.
     """
-    loop = asyncio.get_running_loop()
-    async with asyncio.timeout(TIMEOUT + len(pcm) / (RATE * WIDTH)):
+    seconds = len(pcm) / (RATE * WIDTH)
+    async with asyncio.timeout(TIMEOUT + seconds):
         async with AsyncTcpClient(HOST, port) as client:
             request = Transcribe(language=language, transcript_names=list(names) or None)
             await client.write_event(request.event())
             await client.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
-            began = loop.time()
-            for index, offset in enumerate(range(0, len(pcm), CHUNK_BYTES)):
-                if pace > 0:
-                    due = began + (index + 1) * CHUNK_SECONDS / pace  # once recorded
-                    await asyncio.sleep(max(0.0, due - loop.time()))
-                audio = pcm[offset : offset + CHUNK_BYTES]
-                chunk = AudioChunk(rate=RATE, width=WIDTH, channels=CHANNELS, audio=audio)
-                await client.write_event(chunk.event())
-            await client.write_event(AudioStop().event())
-            stopped = time.perf_counter()
-            while not Transcript.is_type((event := await _read(client)).type):
-                pass
-            return SttResult(_ms(stopped), Transcript.from_event(event).text)
+            began = time.perf_counter()
+            speech_sent: float | None = None
+            reply = asyncio.ensure_future(_transcript(client))
+            try:
+                for index, offset in enumerate(range(0, len(pcm), CHUNK_BYTES)):
+                    if reply.done():
+                        break
+                    if pace > 0:
+                        due = began + (index + 1) * CHUNK_SECONDS / pace  # once recorded
+                        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                    audio = pcm[offset : offset + CHUNK_BYTES]
+                    chunk = AudioChunk(rate=RATE, width=WIDTH, channels=CHANNELS, audio=audio)
+                    await client.write_event(chunk.event())
+                    done = (offset + len(audio)) / (RATE * WIDTH)
+                    if speech_sent is None and speech_end is not None and done >= speech_end:
+                        speech_sent = time.perf_counter()
+                early = reply.done()
+                if not early:
+                    await client.write_event(AudioStop().event())
+                # Early: when AudioStop would have gone (the audio's end; now if unpaced).
+                stopped = began + seconds / pace if early and pace > 0 else time.perf_counter()
+                text, arrived = await reply
+            finally:
+                if not reply.done():
+                    reply.cancel()
+                    await asyncio.gather(reply, return_exceptions=True)
+            return SttResult(
+                (arrived - stopped) * 1000,
+                text,
+                (arrived - speech_sent) * 1000 if speech_sent is not None else None,
+                early,
+            )
+
+
+async def _transcript(client: AsyncTcpClient) -> tuple[str, float]:
+    """Read up to the Transcript; return its text and when it came."""
+    while not Transcript.is_type((event := await _read(client)).type):
+        pass
+    return Transcript.from_event(event).text, time.perf_counter()
 
 
 def stream_chunks(text: str, mode: str) -> list[str]:

@@ -48,8 +48,9 @@ async def stt_level(
     errors: list[str] = []
     for clip in clips:
         pcm = clip.pcm()
+        speech_end = len(pcm) / 32000 - clip.trailing_silence  # 16 kHz mono s16
         results, failed = await _gather(
-            [transcribe(port, pcm, pace, language, names) for _ in range(clients)]
+            [transcribe(port, pcm, pace, language, names, speech_end) for _ in range(clients)]
         )
         errors += failed
         records += [

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from bench.client import ONESHOT, TTS_MODES
-from bench.servers import CHATTERBOX, FASTER_WHISPER, PIPER
-from tests.corpus import clips
+from bench.servers import CHATTERBOX, FASTER_WHISPER, FASTER_WHISPER_ENDPOINTING, PIPER
+from tests.corpus import clips, paused_clips
 from tests.support.wer import wer
 
 TRAILING_SILENCE = 0.8  # the STT goal is measured on clips with at least this much silence
@@ -39,6 +39,14 @@ def server_metrics(result: dict[str, Any]) -> dict[str, float | None]:
         out[f"stt_p95_ms@{clients}"] = _pct(latencies, 95)
         out[f"stt_silence_p50_ms@{clients}"] = _pct(silent, 50)
         out[f"stt_wer@{clients}"] = mean_wer(records)
+        ended = [r for r in records if r["trailing_silence"] >= TRAILING_SILENCE]
+        ends = [r["speech_end_ms"] for r in ended if r.get("speech_end_ms") is not None]
+        out[f"stt_end_p50_ms@{clients}"] = _pct(ends, 50)
+        out[f"stt_early_share@{clients}"] = (
+            round(sum(bool(r.get("early")) for r in ended) / len(ended), 3) if ended else None
+        )
+    if result.get("stt_paused"):
+        out["stt_paused_wer@1"] = mean_wer(result["stt_paused"])
     tts = result.get("tts") or {}
     for mode in TTS_MODES:
         if "tts" not in result.get("roles", []):
@@ -68,12 +76,14 @@ def server_metrics(result: dict[str, Any]) -> dict[str, float | None]:
 
 def mean_wer(records: Sequence[dict[str, Any]]) -> float | None:
     """Mean normalized word error rate of transcripts against the corpus (jiwer, Whisper's)."""
-    references = {clip.id: clip.text for clip in clips()}
+    references = {clip.id: clip.text for clip in (*clips(), *paused_clips())}
     rates = [wer(references[r["clip"]], r["text"]) for r in records if r["clip"] in references]
     return round(float(np.mean(rates)), 3) if rates else None
 
 
 def _peer_for(metric: str) -> list[str]:
+    if metric.startswith(("stt_end_", "stt_early_", "stt_paused_")):
+        return [FASTER_WHISPER, FASTER_WHISPER_ENDPOINTING]
     if metric.startswith("stt_"):
         return [FASTER_WHISPER]
     if metric.startswith("tts_"):
@@ -137,8 +147,10 @@ def transcripts_agree(servers: dict[str, dict[str, Any]]) -> list[int] | None:
     return [sum(texts[0][clip] == texts[1][clip] for clip in shared), len(shared)]
 
 
+PAUSED_WER_LIMIT = 0.30
+EARLY_SHARE = 0.8  # of complete commands (>= 0.8 s silence after) answered before AudioStop
 GOALS = (
-    ("stt_silence_p50_ms@1", FASTER_WHISPER, 0.2, "STT p50 after AudioStop (>= 0.8 s silence)"),
+    ("stt_end_p50_ms@1", FASTER_WHISPER_ENDPOINTING, 0.5, "STT end of speech -> transcript p50"),
     ("tts_oneshot_first_p50_ms@1", PIPER, 0.5, "TTS first audio p50, one-shot"),
     ("tts_streaming_first_p50_ms@1", PIPER, 0.5, "TTS first audio p50, streaming as HA does"),
     ("peak_rss_mb", PEERS_TOGETHER, 0.8, "Peak RSS vs both peers together"),
@@ -163,6 +175,26 @@ def goals(comparisons: list[dict[str, Any]], mine: dict[str, float | None]) -> l
             "goal": f"STT mean WER (1 client) at most {FASTER_WHISPER}'s ({_fmt(wer_peer)})",
             "value": wer_mine,
             "met": None if wer_mine is None or wer_peer is None else wer_mine <= wer_peer,
+        }
+    )
+    early = mine.get("stt_early_share@1")
+    out.append(
+        {
+            "goal": f"STT transcript before AudioStop on >= {EARLY_SHARE:g} of complete commands",
+            "value": early,
+            "met": None if early is None else early >= EARLY_SHARE,
+        }
+    )
+    paused_mine = mine.get("stt_paused_wer@1")
+    paused_peer = found_values.get(("stt_paused_wer@1", FASTER_WHISPER))
+    out.append(
+        {
+            "goal": f"STT WER on commands with a pause <= {PAUSED_WER_LIMIT:g} and at most "
+            f"{FASTER_WHISPER}'s ({_fmt(paused_peer)})",
+            "value": paused_mine,
+            "met": None
+            if paused_mine is None or paused_peer is None
+            else paused_mine <= min(PAUSED_WER_LIMIT, paused_peer),
         }
     )
     worst = mine.get("describe_loaded_p95_ms")
@@ -195,7 +227,8 @@ def header(document: dict[str, Any]) -> list[str]:
         f"{'quick' if meta['quick'] else 'full'} run, {meta['duration_s']:g} s",
         f"models {meta['models']}  voice {Path(meta['voice']).name}",
         f"{len(meta['clips'])} clips at {meta['pace']:g}x real time, clients {meta['clients']}, "
-        f"beam {meta['beam_size']}, {meta['cpu_threads']} threads, "
+        f"beam {meta['beam_size']}, {meta.get('compute_type', 'default')}, "
+        f"{meta['cpu_threads']} threads, "
         f"Chatterbox STT workers {meta.get('chatterbox_stt_workers', '?')}, "
         f"VAD filter {'on' if meta['vad_filter'] else 'off'}, language {meta['language']}, "
         f"{len(meta.get('names', []))} home names sent",

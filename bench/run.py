@@ -17,8 +17,15 @@ from typing import Any
 from bench import measure
 from bench.client import ONESHOT, TTS_MODES, synthesize, transcribe
 from bench.report import summarize
-from bench.servers import ROLES, SERVERS, RunningServer, Settings, find_voice
-from tests.corpus import Clip
+from bench.servers import (
+    FASTER_WHISPER_ENDPOINTING,
+    ROLES,
+    SERVERS,
+    RunningServer,
+    Settings,
+    find_voice,
+)
+from tests.corpus import Clip, paused_clips
 
 TTS_TEXT = (
     "The kitchen light is now on and the heating is set to twenty one degrees. "
@@ -46,6 +53,7 @@ class Config:
     describe_samples: int = 20
     load_seconds: float = 10.0
     beam_size: int = 1
+    compute_type: str = "int8"
     cpu_threads: int = 2
     stt_workers: int = 1
     vad_filter: bool = True
@@ -80,7 +88,18 @@ async def _bench_stt(config: Config, server: RunningServer, result: dict[str, An
     cold = await transcribe(server.port, config.clips[0].pcm(), 0, config.language)
     result["first_stt_ms"] = cold.latency_ms
     result["stt"] = {}
-    for clients in config.clients:
+    paused = paused_clips()[: len(config.clips)]  # commands with a pause inside, 1 client
+    config.say(f"{server.name}: STT, 1 client, {len(paused)} commands with a pause inside")
+    records, errors = await measure.stt_level(
+        server.port, paused, 1, config.pace, config.language, config.names
+    )
+    result["stt_paused"] = records
+    result["errors"] += errors
+    if server.name == FASTER_WHISPER_ENDPOINTING:  # for the end of speech only: 1 client
+        clients_levels: Sequence[int] = (1,)
+    else:
+        clients_levels = config.clients
+    for clients in clients_levels:
         config.say(f"{server.name}: STT, {clients} client(s), {len(config.clips)} clips")
         records, errors = await measure.stt_level(
             server.port, config.clips, clients, config.pace, config.language, config.names
@@ -157,6 +176,8 @@ async def bench_server(config: Config, settings: Settings, name: str) -> dict[st
         }
         if "stt" in roles:
             await _bench_stt(config, server, result)
+        if name == FASTER_WHISPER_ENDPOINTING:
+            return result  # Describe and memory: as the peer's without endpointing
         config.say(f"{name}: Describe under load for {config.load_seconds:g} s")
         loaded, completed, errors = await measure.describe_loaded(
             server.port,
@@ -190,6 +211,7 @@ async def run(config: Config) -> dict[str, Any]:
             models=config.models,
             voice=voice,
             beam_size=config.beam_size,
+            compute_type=config.compute_type,
             cpu_threads=config.cpu_threads,
             stt_workers=config.stt_workers,
             vad_filter=config.vad_filter,
@@ -221,6 +243,7 @@ async def run(config: Config) -> dict[str, Any]:
         "tts_gap": config.tts_gap,
         "load_seconds": config.load_seconds,
         "beam_size": config.beam_size,
+        "compute_type": config.compute_type,
         "cpu_threads": config.cpu_threads,
         "chatterbox_stt_workers": config.stt_workers,
         "vad_filter": config.vad_filter,

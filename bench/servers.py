@@ -20,9 +20,16 @@ from bench.client import HOST, describe
 
 CHATTERBOX = "chatterbox"
 FASTER_WHISPER = "wyoming-faster-whisper"
+FASTER_WHISPER_ENDPOINTING = "wyoming-faster-whisper+endpointing"
+ENDPOINTING_SECONDS = "0.5"  # the peer answers after this much VAD silence (--vad-endpointing)
 PIPER = "wyoming-piper"
-SERVERS = (CHATTERBOX, FASTER_WHISPER, PIPER)
-ROLES = {CHATTERBOX: ("stt", "tts"), FASTER_WHISPER: ("stt",), PIPER: ("tts",)}
+SERVERS = (CHATTERBOX, FASTER_WHISPER, FASTER_WHISPER_ENDPOINTING, PIPER)
+ROLES = {
+    CHATTERBOX: ("stt", "tts"),
+    FASTER_WHISPER: ("stt",),
+    FASTER_WHISPER_ENDPOINTING: ("stt",),
+    PIPER: ("tts",),
+}
 READY_TIMEOUT = 180.0
 
 
@@ -33,6 +40,7 @@ class Settings:
     models: Path
     voice: Path
     beam_size: int
+    compute_type: str
     cpu_threads: int
     stt_workers: int  # Chatterbox only: the peer transcribes one request at a time
     vad_filter: bool
@@ -70,6 +78,7 @@ def command(name: str, settings: Settings, port: int) -> list[str]:
     """Build the command line that serves ``name`` on ``port`` with the shared settings."""
     uri = f"tcp://{HOST}:{port}"
     beam, threads = str(settings.beam_size), str(settings.cpu_threads)
+    compute = ("--compute-type", settings.compute_type)
     silence = str(settings.sentence_silence)
     if name == CHATTERBOX:
         return [
@@ -77,11 +86,13 @@ def command(name: str, settings: Settings, port: int) -> list[str]:
             *("--uri", uri, "--stt-model", str(settings.models / "stt")),
             *("--tts-voice", str(settings.voice), "--data-dir", str(settings.voice.parent)),
             *("--local-files-only", "--beam-size", beam, "--cpu-threads", threads),
+            *compute,
             *("--stt-workers", str(settings.stt_workers)),
             "--vad-filter" if settings.vad_filter else "--no-vad-filter",
             *("--sentence-silence", silence),
         ]
-    if name == FASTER_WHISPER:
+    if name in (FASTER_WHISPER, FASTER_WHISPER_ENDPOINTING):
+        endpointing = name == FASTER_WHISPER_ENDPOINTING
         data = settings.scratch / "faster-whisper-data"
         data.mkdir(parents=True, exist_ok=True)
         return [
@@ -90,7 +101,9 @@ def command(name: str, settings: Settings, port: int) -> list[str]:
             *("--model", str(settings.models / "stt"), "--stt-library", "faster-whisper"),
             *("--data-dir", str(data), "--local-files-only"),
             *("--beam-size", beam, "--cpu-threads", threads),
+            *compute,
             *(["--vad-filter"] if settings.vad_filter else []),
+            *(["--vad-endpointing", ENDPOINTING_SECONDS] if endpointing else []),
         ]
     if name == PIPER:
         return [

@@ -121,6 +121,11 @@ class StreamResult:
     total_ms: float = 0.0
     audio_stop_at: float | None = None
     """``time.perf_counter()`` when AudioStop was sent."""
+    early: bool = False
+    """The Transcript came before AudioStop (the server found the end of speech): the
+    satellite stopped sending then, as Home Assistant does."""
+    stopped_at: float | None = None
+    """When the satellite stopped talking: AudioStop sent, or the early Transcript read."""
 
     @property
     def ok(self) -> bool:
@@ -144,8 +149,8 @@ async def stream_to_server(
     """Stream an utterance to the server over Wyoming and wait for its transcript.
 
     Like a real satellite, it listens while it talks: an Error the server sends mid-stream
-    ends the request at once. ``read_timeout`` bounds connecting and waiting for the transcript
-    after AudioStop.
+    ends the request at once, and so does a Transcript (``early``). ``read_timeout`` bounds
+    connecting and waiting for the transcript after AudioStop.
     """
     result = StreamResult(None, None, seconds_of(pcm, rate, width, channels))
     started = time.perf_counter()
@@ -188,8 +193,11 @@ async def stream_to_server(
                 async with asyncio.timeout(read_timeout):
                     transcript = await receiver
                 if result.audio_stop_at is None:
-                    raise ConnectionResetError("server answered before audio-stop")
-                result.audio_stop_to_transcript_ms = _ms(result.audio_stop_at)
+                    result.early = True
+                    result.stopped_at = time.perf_counter()
+                else:
+                    result.audio_stop_to_transcript_ms = _ms(result.audio_stop_at)
+                    result.stopped_at = result.audio_stop_at
                 result.transcript = transcript.text
             finally:
                 for task in (sender, receiver):
@@ -295,8 +303,9 @@ class RoundTrip:
     tts: SpokenAnswer | None = None
     error: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
-    """Per stage: ``stt`` (AudioStop to Transcript), ``tts_first_audio``, ``tts_total``,
-    ``response`` (AudioStop to the first answer audio, what the user waits for) and ``total``."""
+    """Per stage: ``stt`` (AudioStop to Transcript; 0 when it came before), ``tts_first_audio``,
+    ``tts_total``, ``response`` (the satellite stopping to talk to the first answer audio,
+    what the user waits for) and ``total``."""
 
     @property
     def ok(self) -> bool:
@@ -325,8 +334,8 @@ async def round_trip(
         uri, pcm, realtime=realtime, language=language, read_timeout=read_timeout
     )
     trip = RoundTrip(stt=stt)
-    if stt.audio_stop_to_transcript_ms is not None:
-        trip.timings_ms["stt"] = stt.audio_stop_to_transcript_ms
+    if stt.audio_stop_to_transcript_ms is not None or stt.early:
+        trip.timings_ms["stt"] = stt.audio_stop_to_transcript_ms or 0.0
     if not stt.ok:
         trip.error = f"speech-to-text failed: {stt.error}"
     elif not stt.transcript or not stt.transcript.strip():
@@ -343,8 +352,8 @@ async def round_trip(
         trip.error = f"text-to-speech failed: {trip.tts.error}"
     if trip.tts.first_audio_ms is not None:
         trip.timings_ms["tts_first_audio"] = trip.tts.first_audio_ms
-    if trip.tts.first_audio_at is not None and stt.audio_stop_at is not None:
-        trip.timings_ms["response"] = (trip.tts.first_audio_at - stt.audio_stop_at) * 1000
+    if trip.tts.first_audio_at is not None and stt.stopped_at is not None:
+        trip.timings_ms["response"] = (trip.tts.first_audio_at - stt.stopped_at) * 1000
     trip.timings_ms["tts_total"] = trip.tts.total_ms
     trip.timings_ms["total"] = _ms(started)
     return trip

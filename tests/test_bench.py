@@ -34,6 +34,7 @@ from bench.run import TTS_TEXT
 from bench.servers import (
     CHATTERBOX,
     FASTER_WHISPER,
+    FASTER_WHISPER_ENDPOINTING,
     PIPER,
     drop_cached_libraries,
     library_files,
@@ -46,7 +47,9 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 COMMON = ("start_to_ready_s", "peak_rss_mb", "describe_idle_p50_ms", "describe_loaded_p95_ms")
-STT = ("stt_p50_ms@{n}", "stt_p95_ms@{n}", "stt_silence_p50_ms@{n}")
+STT = ("stt_p50_ms@{n}", "stt_p95_ms@{n}", "stt_silence_p50_ms@{n}", "stt_end_p50_ms@{n}",
+       "stt_early_share@{n}")  # fmt: skip
+END = ("stt_end_p50_ms@1", "stt_early_share@1", "stt_paused_wer@1")
 TTS = tuple(
     f"tts_{mode}_{kind}_ms@{{n}}"
     for mode in TTS_MODES
@@ -75,7 +78,12 @@ def test_quick_bench_reports_every_metric_and_ratio(
     )
 
     metrics = document["metrics"]
-    assert set(metrics) == {CHATTERBOX, FASTER_WHISPER, PIPER}
+    assert set(metrics) == {CHATTERBOX, FASTER_WHISPER, FASTER_WHISPER_ENDPOINTING, PIPER}
+    for name in (CHATTERBOX, FASTER_WHISPER, FASTER_WHISPER_ENDPOINTING):
+        missing = [m for m in END if metrics[name].get(m) is None]
+        assert not missing, f"{name} lacks {missing}"
+    assert len(document["servers"][FASTER_WHISPER_ENDPOINTING]["stt"]["1"]) == 2  # 1 client only
+    assert len(document["servers"][CHATTERBOX]["stt_paused"]) == 2
     for name, per_load in EXPECTED.items():
         names = [*COMMON, *(m.format(n=n) for m in per_load for n in (1, 2))]
         missing = [m for m in names if metrics[name].get(m) is None]
@@ -93,12 +101,15 @@ def test_quick_bench_reports_every_metric_and_ratio(
     for name, per_load in ((FASTER_WHISPER, STT), (PIPER, TTS)):
         for metric in [*COMMON, *(m.format(n=n) for m in per_load for n in (1, 2))]:
             row = comparisons[metric, name]
-            assert row["ratio"] == round(row["chatterbox"] / row["peer_value"], 3)
+            if row["peer_value"]:  # (no transcript before AudioStop from the peer: share 0)
+                assert row["ratio"] == round(row["chatterbox"] / row["peer_value"], 3)
+    ended = comparisons["stt_end_p50_ms@1", FASTER_WHISPER_ENDPOINTING]
+    assert ended["ratio"] == round(ended["chatterbox"] / ended["peer_value"], 3)
     together = comparisons["peak_rss_mb", PEERS_TOGETHER]
     assert together["peer_value"] == pytest.approx(
         metrics[FASTER_WHISPER]["peak_rss_mb"] + metrics[PIPER]["peak_rss_mb"]
     )
-    assert len(document["goals"]) == len(GOALS) + 2  # and WER, Describe under load
+    assert len(document["goals"]) == len(GOALS) + 4  # and WER, early, paused WER, Describe
     assert all(goal["met"] in (True, False) for goal in document["goals"])
     assert document["transcripts_agree"][1] == 2
 

@@ -6,14 +6,14 @@ import wave
 
 import numpy as np
 
-from tests.corpus import CORPUS_DIR, clips
+from tests.corpus import CORPUS_DIR, clips, paused_clips
 
 
 def test_every_wav_has_a_transcript() -> None:
     """WAVs and transcripts.json name the same clips; at least 15 of them."""
-    names = {clip.id for clip in clips()}
+    names = {clip.id for clip in (*clips(), *paused_clips())}
     assert names == {path.stem for path in CORPUS_DIR.glob("*.wav")}
-    assert len(names) >= 15
+    assert len(clips()) >= 15
 
 
 def test_format_and_length() -> None:
@@ -58,3 +58,21 @@ def test_clips_name_unusual_entities() -> None:
     assert len(named) >= 5
     for clip in named:
         assert all(name.lower() in clip.text.lower() for name in clip.names), clip.id
+
+
+def test_paused_commands_hold_their_pause() -> None:
+    """Each command with a pause inside has that much silence between its two parts."""
+    paused = paused_clips()
+    assert len(paused) >= 10
+    for clip in paused:
+        assert clip.pause is not None
+        with wave.open(str(clip.path), "rb") as wav:
+            rate = wav.getframerate()
+            audio = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+        quiet = np.abs(audio.astype(np.int32)) < 300
+        speech = np.flatnonzero(~quiet)
+        inside = quiet[speech[0] : speech[-1]]
+        # the longest quiet run between the first and the last loud sample
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], inside.astype(np.int8), [0]])))
+        longest = max((b - a for a, b in zip(edges[::2], edges[1::2], strict=True)), default=0)
+        assert longest / rate >= clip.pause * 0.95, (clip.id, longest / rate)

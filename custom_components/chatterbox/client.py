@@ -249,9 +249,12 @@ class ChatterboxClient:
         language: str | None,
         names: list[str] | None = None,
     ) -> str:
-        """Stream 16 kHz mono 16-bit PCM to the server and return its transcript."""
+        """Stream 16 kHz mono 16-bit PCM to the server and return its transcript.
+
+        The transcript may come before ``audio`` ends (the server found the end of speech):
+        the upload then stops with AudioStop and the rest of ``audio`` is not read.
+        """
         started = time.monotonic()
-        audio_bytes = 0
         async with self._connect() as connection:
             connection.stage = "transcribe"
             transcribe = Transcribe(language=language).event()
@@ -261,29 +264,42 @@ class ChatterboxClient:
             await connection.write(
                 AudioStart(rate=SAMPLE_RATE, width=SAMPLE_WIDTH, channels=SAMPLE_CHANNELS).event()
             )
-            # The server may answer before the audio ends (an Error): listen while sending.
+            # The server may answer before the audio ends: an Error, or the Transcript once it
+            # found the end of speech itself (Info: requires_external_vad false). Listen while
+            # sending; an early answer stops the upload.
+            sent = 0
+
+            async def send() -> None:
+                nonlocal sent
+                async for chunk in audio:
+                    sent += len(chunk)
+                    await connection.write(_audio_chunk(chunk))
+                await connection.write(AudioStop().event())
+
             reply = asyncio.ensure_future(connection.read(None))
+            sender = asyncio.ensure_future(send())
             try:
-                try:
-                    async for chunk in audio:
-                        if reply.done():
-                            break
-                        audio_bytes += len(chunk)
-                        await connection.write(_audio_chunk(chunk))
-                    if not reply.done():
-                        await connection.write(AudioStop().event())
-                except ProtocolError:
+                await asyncio.wait({reply, sender}, return_when=asyncio.FIRST_COMPLETED)
+                if sender.done() and (error := sender.exception()) is not None:
+                    if not isinstance(error, ProtocolError):
+                        raise error
                     # A server that answered and closed: its answer says more than the reset.
                     await asyncio.wait({reply}, timeout=0.2)
                     if not reply.done() or reply.exception() is None:
-                        raise
+                        raise error
+                early = not sender.done()
                 stopped = time.monotonic()
                 event = await connection.wait(reply, self.timeouts.transcript)
             finally:
-                if not reply.done():
-                    reply.cancel()
-                    with suppress(asyncio.CancelledError, ChatterboxError):
-                        await reply
+                for task in (sender, reply):
+                    if not task.done():
+                        task.cancel()
+                        with suppress(asyncio.CancelledError, ChatterboxError):
+                            await task
+            audio_bytes = sent
+            if early:  # end the upload as a client that stopped talking does
+                with suppress(ChatterboxError):
+                    await connection.write(AudioStop().event())
             while not Transcript.is_type(event.type):
                 event = await connection.read(self.timeouts.transcript)
             text = _parse(Transcript.from_event, event).text
@@ -291,6 +307,7 @@ class ChatterboxClient:
             "audio_ms": round(audio_bytes / (SAMPLE_RATE * SAMPLE_WIDTH * SAMPLE_CHANNELS) * 1000),
             "total_ms": _ms(started),
             "after_stop_ms": _ms(stopped),
+            "before_audio_end": early,
         }
         return text
 

@@ -71,6 +71,7 @@ def test_default_options(tmp_path: Path, addon_config: dict[str, Any]) -> None:
     assert args.sentence_silence == options["sentence_silence"]
     assert args.vad_filter is True
     assert args.speculation is True
+    assert args.end_of_speech is True
     assert args.local_files_only is False
     assert args.debug is False
     assert args.initial_prompt is None
@@ -96,6 +97,7 @@ def test_every_other_option(tmp_path: Path, addon_config: dict[str, Any]) -> Non
         "noise_w_scale": 0.6,
         "vad_filter": False,
         "speculation": False,
+        "end_of_speech": False,
         "local_files_only": True,
         "debug_logging": True,
     }
@@ -108,6 +110,7 @@ def test_every_other_option(tmp_path: Path, addon_config: dict[str, Any]) -> Non
     assert (args.length_scale, args.noise_scale, args.noise_w_scale) == (1.25, 0.5, 0.6)
     assert args.vad_filter is False
     assert args.speculation is False
+    assert args.end_of_speech is False
     assert args.local_files_only is True
     assert args.debug is True
 

@@ -20,6 +20,7 @@ class Clip:
     trailing_silence: float
     snr_db: float | None = None  # pink noise mixed in at this SNR (None: clean)
     names: tuple[str, ...] = ()  # the home's names the command mentions (transcript_names)
+    pause: float | None = None  # seconds of silence inside the command (None: said at once)
 
     def pcm(self) -> bytes:
         """The clip's raw PCM frames."""
@@ -27,8 +28,7 @@ class Clip:
             return wav.readframes(wav.getnframes())
 
 
-def clips() -> list[Clip]:
-    """Every clip named in transcripts.json, in a stable order."""
+def _all_clips() -> list[Clip]:
     entries = json.loads((CORPUS_DIR / "transcripts.json").read_text())
     return [
         Clip(
@@ -38,6 +38,17 @@ def clips() -> list[Clip]:
             float(value["trailing_silence"]),
             value.get("snr_db"),
             tuple(value.get("names", ())),
+            value.get("pause"),
         )
         for key, value in sorted(entries.items())
     ]
+
+
+def clips() -> list[Clip]:
+    """Every command said at once (the corpus), in a stable order."""
+    return [clip for clip in _all_clips() if clip.pause is None]
+
+
+def paused_clips() -> list[Clip]:
+    """The commands with a pause inside ("turn on the ... hallway lights"), in a stable order."""
+    return [clip for clip in _all_clips() if clip.pause is not None]

@@ -35,9 +35,11 @@ async def test_single_round_trip_in_real_time(roundtrip_server: ServerProcess) -
     assert trip.ok, trip.error
     assert trip.stt.transcript is not None
     assert trip.stt.transcript.strip().lower().rstrip(".") == kitchen.text
-    # Paced like a microphone: AudioStop leaves no earlier than the audio's own duration.
-    assert trip.stt.send_ms is not None
-    assert trip.stt.send_ms >= 0.95 * trip.stt.audio_seconds * 1000
+    # Paced like a microphone: the server ended the command in its trailing silence, before
+    # AudioStop, and not before the speech was over.
+    assert trip.stt.early
+    speech_ms = (trip.stt.audio_seconds - kitchen.trailing_silence) * 1000
+    assert trip.stt.total_ms >= speech_ms
     assert trip.answer_text == f"You said: {trip.stt.transcript.strip()}."
     assert trip.tts is not None
     assert (trip.tts.rate, trip.tts.width, trip.tts.channels) == (22050, 2, 1)

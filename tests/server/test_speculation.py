@@ -75,13 +75,14 @@ class Served:
 
 
 def _args(stt_model: Path, *extra: str) -> list[str]:
+    """Serve STT; end of speech off: these tests look at speculation until AudioStop."""
     return ["--uri", "tcp://127.0.0.1:0", "--mode", "stt", "--stt-model", str(stt_model),
-            "--local-files-only", *extra]  # fmt: skip
+            "--local-files-only", "--no-end-of-speech", *extra]  # fmt: skip
 
 
 @pytest.fixture
 async def served(test_models: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Served]:
-    """The server in this process (STT only, default flags) with a spy on Whisper's input."""
+    """The server in this process (STT only, see ``_args``) with a spy on Whisper's input."""
     async with serve_in_process(_args(test_models / "stt")) as (uri, context):
         assert context.stt is not None
         spy = Spy(context.stt.model.transcribe)
@@ -225,7 +226,7 @@ def test_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("SPECULATION", "VAD_MIN_SILENCE_MS", "VAD_SPEECH_PAD_MS"):
         monkeypatch.delenv(f"CHATTERBOX_{name}", raising=False)
     args = build_parser().parse_args([])
-    assert (args.speculation, args.vad_min_silence_ms, args.vad_speech_pad_ms) == (True, 300, 400)
+    assert (args.speculation, args.vad_min_silence_ms, args.vad_speech_pad_ms) == (True, 200, 200)
     monkeypatch.setenv("CHATTERBOX_SPECULATION", "off")
     monkeypatch.setenv("CHATTERBOX_VAD_MIN_SILENCE_MS", "500")
     args = build_parser().parse_args(["--vad-speech-pad-ms", "250"])

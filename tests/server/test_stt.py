@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from wyoming.asr import Transcribe, Transcript
@@ -89,7 +91,11 @@ async def test_consecutive_requests_on_one_connection(
             assert Transcript.from_event(events[-1]).text == EXPECTED
 
 
-async def test_utterance_cap_keeps_what_fits(server: ServerProcess) -> None:
+async def test_utterance_cap_keeps_what_fits(
+    start_server: Callable[..., ServerProcess],
+) -> None:
+    """The client ends the utterance (end of speech off): 30 s are kept, the rest dropped."""
+    server = start_server("--no-end-of-speech")
     audio = speech_like(34.0, seed=2)
     transcript = await transcribe(server.uri, to_pcm16(audio), chunk_ms=500)
     assert transcript.text  # the first 30 s were transcribed

@@ -70,3 +70,38 @@ async def test_decoding_is_bounded_by_the_speech_length(
     assert call["max_new_tokens"] == max_new_tokens(float(call["seconds"]))  # type: ignore[arg-type]
     assert max_new_tokens(2.0) == 32
     assert max_new_tokens(30.0) == 224  # with the longest prompt: Whisper's 448 positions
+    assert call["temperature"] == 0.0  # one deterministic decode: no sampled fallbacks
+
+
+class _EncoderSpy:
+    """Stands in front of the CTranslate2 model and records the frames each encode gets."""
+
+    def __init__(self, model: object) -> None:
+        self.model = model
+        self.frames: list[int] = []
+
+    def encode(self, features: object, **kwargs: object) -> object:
+        self.frames.append(features.shape[-1])  # type: ignore[attr-defined]
+        return self.model.encode(features, **kwargs)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.model, name)
+
+
+@pytest.mark.parametrize(
+    ("window", "seconds", "frames"),
+    [(15, 3.0, 1500), (30, 3.0, 3000), (15, 20.0, 3000), (5, 4.0, 500), (5, 6.0, 3000)],
+)
+async def test_encoder_window_fits_the_speech(
+    test_models: Path, window: int, seconds: float, frames: int
+) -> None:
+    """The encoder takes the shorter window when the speech fits in it, else Whisper's 30 s."""
+    stt = SttEngine(test_models / "stt", options=SttOptions(window_seconds=window))
+    try:
+        spy = _EncoderSpy(stt.model.model)
+        stt.model.model = spy  # type: ignore[assignment]
+        result = await stt.transcribe(speech_like(seconds))
+        assert result.text
+        assert spy.frames[0] == frames
+    finally:
+        stt.close()

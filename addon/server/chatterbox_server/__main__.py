@@ -64,6 +64,13 @@ def _milliseconds(text: str) -> int:
     return value
 
 
+def _window(text: str) -> int:
+    value = 0 if text == "auto" else int(text)
+    if value and not 5 <= value <= 30:
+        raise argparse.ArgumentTypeError(f"must be auto or 5..30 seconds, got {value}")
+    return value
+
+
 class _Parser:
     """Add options whose defaults come from the environment; help names the variable."""
 
@@ -201,22 +208,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add(
         "--vad-min-silence-ms",
         "A pause this long (ms) ends a speech segment; speculation starts after it",
-        default=300,
+        default=200,
         convert=_milliseconds,
         type=_milliseconds,
     )
     p.add(
         "--vad-speech-pad-ms",
         "Audio (ms) kept before the first and after the last speech the VAD finds",
-        default=400,
+        default=200,
         convert=_milliseconds,
         type=_milliseconds,
+    )
+    p.add(
+        "--whisper-window",
+        "Seconds of audio Whisper's encoder takes when the speech fits: shorter is faster; "
+        "auto: 15, but Whisper's own 30 for tiny models, which lose accuracy with less",
+        default=0,
+        convert=_window,
+        type=_window,
     )
     p.add(
         "--speculation",
         "Start transcribing once speech has ended, before the client's audio-stop; the "
         "transcript is the same, only sooner (needs --vad-filter; early work shares "
         "--stt-workers)",
+        default=True,
+        action=argparse.BooleanOptionalAction,
+        convert=_bool,
+    )
+    p.add(
+        "--end-of-speech",
+        "Find the end of each command and send its transcript before the client's audio-stop; "
+        "Info then says requires_external_vad=False, so Home Assistant runs no VAD of its own "
+        "(needs --speculation; off: Home Assistant's VAD ends commands)",
         default=True,
         action=argparse.BooleanOptionalAction,
         convert=_bool,

@@ -14,7 +14,7 @@ from wyoming.event import Event
 
 from .info import build_info
 from .models import VoiceEntry, list_voices, resolve_stt_model
-from .stt import SttEngine, SttOptions
+from .stt import SttEngine, SttOptions, window_for
 from .tts import LoadedVoice, TtsEngine, TtsOptions
 
 _LOGGER = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ class ServerContext:
         info = build_info(
             stt_model=self.stt_model if self.stt is not None else None,
             stt_languages=self.stt.languages if self.stt is not None else (),
+            ends_speech=self.stt is not None and self.stt.options.ends_speech,
             voices=self.listed_voices if self.tts is not None else None,
         )
         for programs, device in ((info.asr, self.devices.stt), (info.tts, self.devices.tts)):
@@ -181,7 +182,9 @@ def load(args: argparse.Namespace) -> ServerContext:
                     vad_filter=args.vad_filter,
                     vad_min_silence_ms=args.vad_min_silence_ms,
                     vad_speech_pad_ms=args.vad_speech_pad_ms,
+                    window_seconds=args.whisper_window or window_for(model_dir),
                     speculation=args.speculation,
+                    end_of_speech=args.end_of_speech,
                 ),
                 device=devices.stt,
                 compute_type=args.compute_type,

@@ -20,8 +20,12 @@ from .models import VoiceEntry
 ATTRIBUTION = Attribution(name="Chatterbox", url="https://github.com/chatterbox-voice/chatterbox")
 
 
-def asr_program(model_name: str, languages: Sequence[str]) -> AsrProgram:
-    """Describe the faster-whisper program with its one model."""
+def asr_program(model_name: str, languages: Sequence[str], ends_speech: bool = False) -> AsrProgram:
+    """Describe the faster-whisper program with its one model.
+
+    ``ends_speech``: the server finds the end of speech itself (``--end-of-speech``), so Home
+    Assistant runs no VAD of its own and may get the Transcript before it stops the audio.
+    """
     return AsrProgram(
         name="faster-whisper",
         description="Chatterbox speech-to-text (faster-whisper)",
@@ -39,9 +43,9 @@ def asr_program(model_name: str, languages: Sequence[str]) -> AsrProgram:
             )
         ],
         supports_transcript_streaming=False,
-        # What Home Assistant should do to the audio first: its VAD ends the command; its
-        # gain control and noise suppression stay on (Wyoming's defaults, said explicitly).
-        requires_external_vad=True,
+        # What Home Assistant should do to the audio first: its VAD ends the command unless
+        # the server does; its gain control and noise suppression stay on (said explicitly).
+        requires_external_vad=not ends_speech,
         prefers_auto_gain_enabled=True,
         prefers_noise_reduction_enabled=True,
     )
@@ -77,10 +81,11 @@ def build_info(
     *,
     stt_model: str | None,
     stt_languages: Sequence[str] = (),
+    ends_speech: bool = False,
     voices: Sequence[VoiceEntry] | None = None,
 ) -> Info:
     """Build Info with only the modes that are on (``None`` for a mode that is off)."""
     return Info(
-        asr=[asr_program(stt_model, stt_languages)] if stt_model is not None else [],
+        asr=[asr_program(stt_model, stt_languages, ends_speech)] if stt_model is not None else [],
         tts=[tts_program(voices)] if voices is not None else [],
     )

@@ -14,6 +14,11 @@ early result is the answer: a *hit*. Anything else (speech resumed, the span mov
 without speculation. So speculation changes when a
 transcript is ready, never what it says.
 
+With end of speech on (:mod:`.endpointing`), every check and every finished job is also put
+to an :class:`~.endpointing.EndOfSpeech`; when it judges the utterance ended, ``on_end`` is
+called and :attr:`Speculation.answer` holds the transcript (already made, for the speech the
+last check found).
+
 Speculative transcriptions share the ``--stt-workers`` threads with everyone's final ones: under
 load a speculative job can delay another connection's request by one transcription (a miss
 wastes that work). ``--no-speculation`` turns it off.
@@ -25,12 +30,14 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from .endpointing import EndOfSpeech, Reason
 from .stt import SAMPLE_RATE, Speech, SttEngine, SttRequest, SttResult, heard
 from .utterance import Utterance
 
@@ -55,17 +62,31 @@ class _Job:
 class Speculation:
     """Watch one utterance as it streams in and transcribe it as soon as speech has ended."""
 
-    def __init__(self, engine: SttEngine, utterance: Utterance, request: SttRequest) -> None:
+    def __init__(
+        self,
+        engine: SttEngine,
+        utterance: Utterance,
+        request: SttRequest,
+        end: EndOfSpeech | None = None,
+        on_end: Callable[[Reason], None] | None = None,
+    ) -> None:
         self.engine = engine
         self.utterance = utterance
         self.request = request
+        self.end = end
+        self.on_end = on_end
         self.started_jobs = 0
+        self.ended: Reason | None = None
+        self.answer: SttResult | None = None  # the transcript when end of speech was judged
         self._next_check = int(CHECK_SECONDS * SAMPLE_RATE)
         self._check: asyncio.Task[None] | None = None
         self._job: _Job | None = None
+        self._checked: tuple[int, Speech] | None = None  # the last check: audio length, speech
+        self._loop = asyncio.get_running_loop()
 
     def audio_added(self) -> None:
         """Start a VAD check if enough new audio arrived and none is running."""
+        self._judge()
         if self._check is not None and not self._check.done():
             return
         if self.utterance.samples < self._next_check:
@@ -84,6 +105,11 @@ class Speculation:
         # Check again after CHECK_SECONDS of audio, or later if checks get costly (long audio).
         gap = max(CHECK_SECONDS, cost / CHECK_BUDGET)
         self._next_check = len(audio) + int(gap * SAMPLE_RATE)
+        self._checked = (len(audio), speech)
+        self._speculate(audio, speech)
+        self._judge()
+
+    def _speculate(self, audio: np.ndarray, speech: Speech) -> None:
         if not speech or speech[-1][1] >= len(audio):
             return  # nothing said yet, or still speaking (the last segment reaches the end)
         job = self._job
@@ -91,14 +117,55 @@ class Speculation:
             return  # more silence only: already transcribing this
         if job is not None and not job.future.done() and not job.future.cancel():
             return  # one running job per connection; the next check tries again
-        self._job = _Job(len(audio), speech, self.engine.submit(audio, self.request, speech))
+        future = self.engine.submit(audio, self.request, speech)
+        self._job = _Job(len(audio), speech, future)
+        if self.end is not None:
+            future.add_done_callback(self._job_done)
         self.started_jobs += 1
         _LOGGER.debug(
-            "Speculating on %.2f s of audio (speech ends at %.2f s, %.1f ms VAD)",
+            "Speculating on %.2f s of audio (speech ends at %.2f s)",
             len(audio) / SAMPLE_RATE,
             speech[-1][1] / SAMPLE_RATE,
-            cost * 1000,
         )
+
+    def _job_done(self, _: Future[SttResult]) -> None:
+        """On a worker thread: judge again on the event loop, now that a transcript is ready."""
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nothing to judge
+            self._loop.call_soon_threadsafe(self._judge)
+
+    def _judge(self) -> None:
+        """Ask the end-of-speech rules whether the utterance is over; tell ``on_end`` once."""
+        if self.end is None or self.ended is not None or self._checked is None:
+            return
+        checked, speech = self._checked
+        result = self._result_for(speech)
+        reason = self.end.judge(
+            self.utterance.samples,
+            checked,
+            speech,
+            None if result is None else result.text,
+            0.0 if result is None else result.log_prob,
+        )
+        if reason is None:
+            return
+        self.ended = reason
+        if speech and result is not None:
+            self.answer = result
+        elif not speech:
+            self.answer = SttResult("", self.request.language, checked / SAMPLE_RATE, 0.0, 0.0)
+        self._next_check = self.utterance.max_samples + 1  # no new checks
+        if self.on_end is not None:
+            self.on_end(reason)
+
+    def _result_for(self, speech: Speech) -> SttResult | None:
+        """Return the finished speculative transcript of ``speech``'s span, if there is one."""
+        job = self._job
+        if not speech or job is None or heard(job.speech) != heard(speech):
+            return None
+        future = job.future
+        if not future.done() or future.cancelled() or future.exception() is not None:
+            return None
+        return future.result()
 
     async def finish(self) -> tuple[SttResult, Outcome]:
         """Answer at AudioStop: the early result if the speech is the same, else transcribe now."""

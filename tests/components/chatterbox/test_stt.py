@@ -147,16 +147,16 @@ async def test_audio_processing_is_what_the_server_asks(
     entity = _entity(hass)
     server = entity.coordinator.data
     assert server.asr is not None
-    # Today's server: HA's VAD ends the command; gain and noise suppression on.
+    # The server's default: it finds the end of speech itself; gain and noise suppression on.
     assert entity.audio_processing == stt.SpeechAudioProcessing(
-        requires_external_vad=True,
+        requires_external_vad=False,
         prefers_auto_gain_enabled=True,
         prefers_noise_reduction_enabled=True,
     )
-    asr = replace(server.asr, requires_external_vad=False, prefers_noise_reduction_enabled=False)
+    asr = replace(server.asr, requires_external_vad=True, prefers_noise_reduction_enabled=False)
     entity.coordinator.async_set_updated_data(ServerInfo(replace(server.info, asr=[asr])))
     assert entity.audio_processing == stt.SpeechAudioProcessing(
-        requires_external_vad=False,
+        requires_external_vad=True,
         prefers_auto_gain_enabled=True,
         prefers_noise_reduction_enabled=False,
     )
