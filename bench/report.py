@@ -151,8 +151,8 @@ PAUSED_WER_LIMIT = 0.30
 EARLY_SHARE = 0.8  # of complete commands (>= 0.8 s silence after) answered before AudioStop
 GOALS = (
     ("stt_end_p50_ms@1", FASTER_WHISPER_ENDPOINTING, 0.5, "STT end of speech -> transcript p50"),
-    ("tts_oneshot_first_p50_ms@1", PIPER, 0.5, "TTS first audio p50, one-shot"),
-    ("tts_streaming_first_p50_ms@1", PIPER, 0.5, "TTS first audio p50, streaming as HA does"),
+    ("tts_oneshot_first_p50_ms@1", PIPER, 0.35, "TTS first audio p50, one-shot"),
+    ("tts_streaming_first_p50_ms@1", PIPER, 0.45, "TTS first audio p50, streaming as HA does"),
     ("peak_rss_mb", PEERS_TOGETHER, 0.8, "Peak RSS vs both peers together"),
 )
 

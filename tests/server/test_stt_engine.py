@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chatterbox_server.stt import SttEngine, SttOptions, max_new_tokens
+from chatterbox_server.stt import SttEngine, SttOptions, max_new_tokens, window_for
 from tests.support.audio import speech_like
 
 
@@ -105,3 +105,14 @@ async def test_encoder_window_fits_the_speech(
         assert spy.frames[0] == frames
     finally:
         stt.close()
+
+
+def test_window_for_tiny_models_is_whispers_own(tmp_path: Path) -> None:
+    tiny = tmp_path / "models--Systran--faster-whisper-tiny.en" / "snapshots" / "abc"
+    tiny.mkdir(parents=True)
+    base = tmp_path / "stt-base"
+    base.mkdir()
+    (tmp_path / "stt").symlink_to(tiny)
+    assert window_for(tiny) == 30
+    assert window_for(tmp_path / "stt") == 30  # a link to a tiny model is one
+    assert window_for(base) == 15

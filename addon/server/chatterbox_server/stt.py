@@ -129,8 +129,9 @@ def window_for(model_dir: Path) -> int:
     wyoming-faster-whisper's 0.28-0.30; tiny.en 0.250 and 0.286, the latter no better than the
     peer's 0.286-0.31. The smallest model loses the most from a shorter window.
     """
-    tiny = "tiny" in str(model_dir.resolve()).lower()
-    return FULL_WINDOW_SECONDS if tiny else SHORT_WINDOW_SECONDS
+    path = model_dir.resolve()
+    name = path.parent.parent.name if path.parent.name == "snapshots" else path.name
+    return FULL_WINDOW_SECONDS if "tiny" in name.lower() else SHORT_WINDOW_SECONDS
 
 
 class WindowedWhisper(WhisperModel):  # type: ignore[misc]  # faster-whisper is untyped
