@@ -31,7 +31,8 @@ def _panels(servers: dict[str, Any]) -> list[tuple[str, list[Box]]]:
     tts: dict[tuple[str, str], list[tuple[str, list[dict[str, float]]]]] = {}
     for name, result in servers.items():
         for clients, records in (result.get("stt") or {}).items():
-            stt.append((name, f"{clients} cl", [r["latency_ms"] for r in records]))
+            ends = [r["speech_end_ms"] for r in records if r.get("speech_end_ms") is not None]
+            stt.append((name, f"{clients} cl", ends))
         for mode, levels in (result.get("tts") or {}).items():
             for clients, records in (levels or {}).items():
                 tts.setdefault((mode, clients), []).append((name, records))
@@ -46,7 +47,7 @@ def _panels(servers: dict[str, Any]) -> list[tuple[str, list[Box]]]:
             first.append((name, label, [r["first_audio_ms"] for r in records]))
             total.append((name, label, [r["total_ms"] for r in records]))
     panels = [
-        ("STT: AudioStop to Transcript (ms)", stt),
+        ("STT: end of speech to Transcript (ms)", stt),
         ("TTS: time to first audio (ms)", first),
         ("TTS: total time (ms)", total),
         ("Describe round trip (ms)", describe),
