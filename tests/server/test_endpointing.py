@@ -33,7 +33,7 @@ from tests import satellite
 from tests.corpus import paused_clips
 from tests.support.audio import speech_like, to_pcm16
 from tests.support.server import serve_in_process
-from tests.support.wer import normalize, wer
+from tests.support.wer import wer
 from tests.support.wyoming_client import client, describe
 
 from .conftest import record
@@ -99,8 +99,8 @@ def test_judge_waits_for_enough_silence_after_what_was_said() -> None:
     assert _judge(0.5, None) is None  # no transcript yet: go on
     assert _judge(0.1, "Turn on the kitchen light.") is None  # the segment is still open
     # Read complete, but heard unsurely (a command said halfway often is): wait longer.
-    assert _judge(0.5, "Santa Furma's tattoo!", log_prob=-1.1) is None
-    assert _judge(0.61, "Santa Furma's tattoo!", log_prob=-1.1) == "neutral"
+    assert _judge(0.6, "Santa Furma's tattoo!", log_prob=-0.8) is None
+    assert _judge(0.71, "Santa Furma's tattoo!", log_prob=-0.8) == "neutral"
 
 
 def test_judge_bounds_every_utterance() -> None:
@@ -290,25 +290,30 @@ async def test_flag_off_answers_at_audio_stop_only(test_models: Path) -> None:
 
 @pytest.mark.real_models
 async def test_real_model_paused_commands_are_not_cut(real_models: Path) -> None:
-    """Commands with a pause inside, at real-time pace: answered after the whole command.
+    """Commands with a pause inside, at real-time pace: the same transcript as at AudioStop.
 
-    All but one of them pause after a word a command does not end on ("turn on the ...
-    hallway lights"); the last, "what is the weather ... tomorrow", reads complete at its pause
-    and may be answered there.
+    With end of speech the server may answer at a pause; it must not for a command that
+    trails off there ("turn on the ... hallway lights"). Each paused command is transcribed
+    with end of speech and again without (answered at AudioStop, after the whole command); at
+    most one may differ (measured on base at int8: "turn off the lights in the ... kitchen",
+    whose first half Whisper hears as the complete "Turn off the light, Sinver.").
     """
-    args = ["--uri", "tcp://127.0.0.1:0", "--mode", "stt", "--stt-model",
-            str(real_models / "stt"), "--local-files-only", "--language", "en"]  # fmt: skip
-    rates: dict[str, float] = {}
-    cut: list[str] = []
-    async with serve_in_process(args) as (uri, _):
-        for clip in paused_clips():
-            result = await satellite.stream_to_server(uri, clip.pcm(), realtime=True)
-            assert result.ok, result.error
-            assert result.transcript is not None
-            rates[clip.id] = wer(clip.text, result.transcript)
-            if len(normalize(result.transcript).split()) < 0.7 * len(normalize(clip.text).split()):
-                cut.append(f"{clip.id}: {result.transcript!r}")
-    mean = sum(rates.values()) / len(rates)
-    record("WER on commands with a pause inside (real model, end of speech)", f"{mean:.3f}")
+    texts: dict[str, list[str]] = {}
+    for flag in ("--end-of-speech", "--no-end-of-speech"):
+        args = ["--uri", "tcp://127.0.0.1:0", "--mode", "stt", "--stt-model",
+                str(real_models / "stt"), "--local-files-only", "--language", "en",
+                "--compute-type", "int8", flag]  # fmt: skip
+        async with serve_in_process(args) as (uri, _):
+            for clip in paused_clips():
+                result = await satellite.stream_to_server(uri, clip.pcm(), realtime=True)
+                assert result.ok, result.error
+                assert result.transcript is not None
+                texts.setdefault(clip.id, []).append(result.transcript)
+    rates = [[wer(clip.text, texts[clip.id][i]) for clip in paused_clips()] for i in range(2)]
+    early, at_stop = (sum(r) / len(r) for r in rates)
+    record(
+        "WER on commands with a pause inside (real model, int8)",
+        f"end of speech {early:.3f}, at AudioStop {at_stop:.3f}",
+    )
+    cut = {name: pair for name, pair in texts.items() if pair[0] != pair[1]}
     assert len(cut) <= 1, cut
-    assert mean <= 0.30, rates
