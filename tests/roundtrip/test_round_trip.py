@@ -30,7 +30,10 @@ def spoken(answer: satellite.SpokenAnswer) -> Pcm:
 async def test_single_round_trip_in_real_time(roundtrip_server: ServerProcess) -> None:
     """A clip streamed at the pace it was spoken comes back as its transcript and an answer."""
     kitchen = clip("turn_on_kitchen_light")
-    trip = await satellite.round_trip(roundtrip_server.uri, kitchen.pcm(), realtime=True)
+    # A satellite streams on until it is answered: 1 s more silence than the clip has, so
+    # every end-of-speech rule (at most 1.0 s) ends the command before the audio does.
+    pcm = kitchen.pcm() + bytes(2 * satellite.RATE)
+    trip = await satellite.round_trip(roundtrip_server.uri, pcm, realtime=True)
 
     assert trip.ok, trip.error
     assert trip.stt.transcript is not None
@@ -38,7 +41,7 @@ async def test_single_round_trip_in_real_time(roundtrip_server: ServerProcess) -
     # Paced like a microphone: the server ended the command in its trailing silence, before
     # AudioStop, and not before the speech was over.
     assert trip.stt.early
-    speech_ms = (trip.stt.audio_seconds - kitchen.trailing_silence) * 1000
+    speech_ms = (trip.stt.audio_seconds - kitchen.trailing_silence - 1.0) * 1000
     assert trip.stt.total_ms >= speech_ms
     assert trip.answer_text == f"You said: {trip.stt.transcript.strip()}."
     assert trip.tts is not None
