@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.client import describe, synthesize, transcribe
+from bench.client import RATE, WIDTH, describe, synthesize, transcribe
 from tests.corpus import Clip
 
 PROBE_INTERVAL = 0.1
@@ -48,7 +48,7 @@ async def stt_level(
     errors: list[str] = []
     for clip in clips:
         pcm = clip.pcm()
-        speech_end = len(pcm) / 32000 - clip.trailing_silence  # 16 kHz mono s16
+        speech_end = len(pcm) / (RATE * WIDTH) - clip.trailing_silence
         results, failed = await _gather(
             [transcribe(port, pcm, pace, language, names, speech_end) for _ in range(clients)]
         )

@@ -296,7 +296,6 @@ class ChatterboxClient:
                         task.cancel()
                         with suppress(asyncio.CancelledError, ChatterboxError):
                             await task
-            audio_bytes = sent
             if early:  # end the upload as a client that stopped talking does
                 with suppress(ChatterboxError):
                     await connection.write(AudioStop().event())
@@ -304,7 +303,7 @@ class ChatterboxClient:
                 event = await connection.read(self.timeouts.transcript)
             text = _parse(Transcript.from_event, event).text
         self.last_timings["transcribe"] = {
-            "audio_ms": round(audio_bytes / (SAMPLE_RATE * SAMPLE_WIDTH * SAMPLE_CHANNELS) * 1000),
+            "audio_ms": round(sent / (SAMPLE_RATE * SAMPLE_WIDTH * SAMPLE_CHANNELS) * 1000),
             "total_ms": _ms(started),
             "after_stop_ms": _ms(stopped),
             "before_audio_end": early,

@@ -36,7 +36,6 @@ class Listening:
         self._utterance: Utterance | None = None
         self._speculation: Speculation | None = None
         self._ended: asyncio.Task[None] | None = None  # the utterance answered before AudioStop
-        self._dropped_after_end = 0.0
 
     def transcribe(self, request: Transcribe) -> None:
         """Take the options of the next utterance."""
@@ -57,7 +56,6 @@ class Listening:
     def audio_chunk(self, chunk: AudioChunk) -> None:
         """Add audio (converted to 16 kHz mono) and let speculation look at it."""
         if self._ended is not None:  # answered already: the rest of this utterance goes
-            self._dropped_after_end += len(chunk.audio) / max(1, chunk.width * chunk.channels)
             return
         utterance = self._utterance
         if utterance is None:
@@ -145,7 +143,6 @@ class Listening:
         self._transcribe = None
         if speculation is None or utterance is None:
             return
-        self._dropped_after_end = 0.0
         self._ended = asyncio.create_task(
             self._answer_early(speculation, utterance, reason), name="end-of-speech"
         )
@@ -209,13 +206,13 @@ class Listening:
         """Watch the utterance for the end of speech, unless that is off (see speculation)."""
         if not self._speculating:
             return None
+        transcribe = self._transcribe or Transcribe()
         try:
-            request = self._request(self._transcribe or Transcribe())
+            request = self._request(transcribe)
         except ClientError:
             return None  # refused at audio-stop
         if not self.stt.options.ends_speech:
             return Speculation(self.stt, utterance, request)
-        transcribe = self._transcribe or Transcribe()
         end = EndOfSpeech(
             sensitivity_silences(transcribe.vad_sensitivity),
             request.language,
