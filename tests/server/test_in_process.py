@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,18 +52,18 @@ async def test_slow_models_do_not_block_describe(
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     uri, _ = in_process
-    real_transcribe, real_synthesize = SttEngine._transcribe, TtsEngine._synthesize
+    real_transcribe, real_pieces = SttEngine._transcribe, TtsEngine._pieces
 
     def slow_transcribe(self: SttEngine, *args: object) -> object:
         time.sleep(SLOW)  # a fault: a model that takes its time, holding its worker thread
         return real_transcribe(self, *args)  # type: ignore[arg-type]
 
-    def slow_synthesize(self: TtsEngine, *args: object) -> bytes:
-        time.sleep(SLOW)
-        return real_synthesize(self, *args)  # type: ignore[arg-type]
+    def slow_pieces(self: TtsEngine, *args: object) -> Iterator[bytes]:
+        time.sleep(SLOW)  # runs on the worker thread, inside the first piece's call
+        yield from real_pieces(self, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(SttEngine, "_transcribe", slow_transcribe)
-    monkeypatch.setattr(TtsEngine, "_synthesize", slow_synthesize)
+    monkeypatch.setattr(TtsEngine, "_pieces", slow_pieces)
 
     started = time.perf_counter()
     work = [
@@ -98,14 +98,14 @@ async def test_a_stream_reads_on_once_its_first_audio_is_sent(
 ) -> None:
     """While the first piece is synthesized, the connection's next events wait unread."""
     uri, _ = in_process
-    real_synthesize = TtsEngine._synthesize
+    real_pieces = TtsEngine._pieces
     release = threading.Event()
 
-    def held_synthesize(self: TtsEngine, *args: object) -> bytes:
+    def held_pieces(self: TtsEngine, *args: object) -> Iterator[bytes]:
         release.wait(10)  # a fault: a model that takes until the test lets it go
-        return real_synthesize(self, *args)  # type: ignore[arg-type]
+        yield from real_pieces(self, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(TtsEngine, "_synthesize", held_synthesize)
+    monkeypatch.setattr(TtsEngine, "_pieces", held_pieces)
     try:
         async with client(uri) as conn:
             await conn.write_event(SynthesizeStart().event())

@@ -36,6 +36,11 @@ from chatterbox_server.server import bound_uri
 HOST = "127.0.0.1"
 LOG_TAIL_LINES = 40
 READY = re.compile(r"Ready: serving .* on tcp://[^:\s]+:(\d+)")
+# What servers under test keep (a voice cut into stages), not the user's own data folder.
+DOWNLOADS = (
+    Path(os.environ.get("CHATTERBOX_CACHE", Path.home() / ".cache" / "chatterbox"))
+    / "test-downloads"
+)
 
 
 def free_port() -> int:
@@ -65,6 +70,8 @@ def server_command(
         str(voice or models / "tts" / "en_US-test-medium.onnx"),
         "--data-dir",
         str(models / "tts"),
+        "--download-dir",
+        str(DOWNLOADS),
         "--local-files-only",
         *extra_args,
     ]

@@ -206,18 +206,33 @@ class Speaking:
         return [AudioStart(rate=speech.voice.sample_rate, width=2, channels=1).event()]
 
     async def _speak(self, speech: _Speech, sentence: str) -> None:
-        """Synthesize one sentence on a worker thread and send its audio.
+        """Synthesize one sentence on worker threads and send its audio as it is made.
 
-        The first audio leaves in one write with the AudioStart before it; the rest follows
-        ``CHUNKS_PER_WRITE`` chunks per write, each write waiting for the client to keep up.
+        The first audio leaves in one write with the AudioStart before it; the rest follows as
+        each piece is made, ``CHUNKS_PER_WRITE`` chunks per write at most, each write waiting
+        for the client to keep up. Chunks hold ``SAMPLES_PER_CHUNK`` samples, the last fewer.
         """
-        pcm = await self.tts.synthesize(
+        rate = speech.voice.sample_rate
+        step = SAMPLES_PER_CHUNK * 2
+        held = b""  # less than a chunk, waiting for the next piece
+        pieces = self.tts.speak(
             speech.voice,
             sentence,
             speech.speaker_id,
             speech.length_scale,
             sentence_end=not ends_clause(sentence),
         )
+        async for piece in pieces:
+            held += piece
+            whole = len(held) - len(held) % step
+            await self._send_audio(speech, held[:whole])
+            held = held[whole:]
+            speech.audio_seconds += len(piece) / 2 / rate
+        await self._send_audio(speech, held)
+        speech.sentences += 1
+
+    async def _send_audio(self, speech: _Speech, pcm: bytes) -> None:
+        """Send ``pcm`` as AudioChunks, the AudioStart with the first."""
         rate = speech.voice.sample_rate
         step = SAMPLES_PER_CHUNK * 2
         offsets = range(0, len(pcm), step)
@@ -231,8 +246,6 @@ class Speaking:
                 speech.first_chunk_ms = (time.perf_counter() - speech.started) * 1000
             if chunks:
                 await self.connection.write_events(chunks)
-        speech.sentences += 1
-        speech.audio_seconds += len(pcm) / 2 / rate
 
     def _log_speech(self, what: str, speech: _Speech) -> None:
         elapsed_ms = (time.perf_counter() - speech.started) * 1000

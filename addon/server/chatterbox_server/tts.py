@@ -1,4 +1,11 @@
-"""Text to speech: Piper voices loaded on demand into an LRU cache, synthesis on worker threads."""
+"""Text to speech: Piper voices loaded on demand into an LRU cache, synthesis on worker threads.
+
+A voice whose graph can be cut (``vits``) is spoken chunk by chunk: a sentence's first audio
+leaves after about a quarter of a second of it is made. Its samples are scaled by one gain per
+voice (the probe sentence's peak at load), so that every sentence is equally loud and a chunk
+never waits for the sentence's end. A voice that cannot be cut is spoken as Piper speaks it: one
+piece per sentence, each scaled to its own peak.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +16,15 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import onnxruntime
-from piper import PiperConfig, PiperVoice, SynthesisConfig
+from piper import AudioChunk, PiperConfig, PiperVoice, SynthesisConfig
 
+from . import vits
 from .models import VoiceFiles, resolve_voice
 from .workers import worker_pool
 
@@ -25,6 +33,8 @@ _LOGGER = logging.getLogger(__name__)
 # espeak-ng (Piper's phonemizer) keeps global state: one phonemization at a time, process-wide.
 # Only that short step is serialized; the ONNX inference of different requests runs in parallel.
 _ESPEAK_LOCK = threading.Lock()
+# Checks a voice's chunks at load and sets its gain; any language's voice can say it.
+PROBE = "The kitchen light is now on, and the heating is set to twenty one degrees."
 
 
 class UnknownSpeakerError(ValueError):
@@ -47,7 +57,8 @@ class LoadedVoice:
 
     name: str
     files: VoiceFiles
-    piper: PiperVoice
+    piper: PiperVoice  # its session is the front stage when ``staged``
+    staged: vits.StagedVoice | None = None
     sample_rate: int = field(init=False)
     speakers: dict[str, int] = field(init=False)
     language: str = field(init=False)  # espeak-ng's voice, e.g. "en-us"
@@ -73,8 +84,8 @@ class LoadedVoice:
         raise UnknownSpeakerError(f"voice {self.name} has no speaker {speaker!r} (has {known})")
 
 
-def load_piper(files: VoiceFiles, use_cuda: bool = False) -> PiperVoice:
-    """Load a Piper voice whose onnxruntime threads sleep, rather than spin, between runs.
+def _session_options() -> onnxruntime.SessionOptions:
+    """Options whose threads sleep, rather than spin, between runs.
 
     By default onnxruntime's threads keep spinning for a while after each run, waiting for more
     work: CPU the event loop, the client and speech-to-text could use. The bench measured about
@@ -82,14 +93,65 @@ def load_piper(files: VoiceFiles, use_cuda: bool = False) -> PiperVoice:
     """
     options = onnxruntime.SessionOptions()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    providers: list[str | tuple[str, dict[str, str]]] = ["CPUExecutionProvider"]
+    return options
+
+
+def _providers(use_cuda: bool) -> list[str | tuple[str, dict[str, str]]]:
     if use_cuda:
-        providers = [("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"})]
+        return [("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"})]
+    return ["CPUExecutionProvider"]
+
+
+def _config(files: VoiceFiles) -> PiperConfig:
+    return PiperConfig.from_dict(json.loads(files.config.read_text(encoding="utf-8")))
+
+
+def load_piper(files: VoiceFiles, use_cuda: bool = False) -> PiperVoice:
+    """Load a Piper voice, whole, whose onnxruntime threads sleep between runs."""
     session = onnxruntime.InferenceSession(
-        str(files.onnx), sess_options=options, providers=providers
+        str(files.onnx), sess_options=_session_options(), providers=_providers(use_cuda)
     )
-    config = PiperConfig.from_dict(json.loads(files.config.read_text(encoding="utf-8")))
-    return PiperVoice(session=session, config=config)
+    return PiperVoice(session=session, config=_config(files))
+
+
+def load_voice(
+    files: VoiceFiles, cache_dir: Path, use_cuda: bool = False
+) -> tuple[PiperVoice, vits.StagedVoice | None]:
+    """Load a voice in stages (cut into ``cache_dir``) if it can be, else whole."""
+    try:
+        staged = vits.load(files.onnx, cache_dir, _session_options(), _providers(use_cuda))
+        piper = PiperVoice(session=staged.front.session, config=_config(files))
+        piper.phonemize = _serialized(piper.phonemize)  # type: ignore[method-assign,assignment]
+        staged.check(model_inputs(piper, piper.phonemize(PROBE)[0], SynthesisConfig()))
+    except vits.StagingError as err:
+        _LOGGER.warning("Voice %s is spoken a sentence at a time: %s", files.name, err)
+    else:
+        return piper, staged
+    piper = load_piper(files, use_cuda)
+    piper.phonemize = _serialized(piper.phonemize)  # type: ignore[method-assign,assignment]
+    return piper, None
+
+
+def model_inputs(
+    piper: PiperVoice, phonemes: list[str], config: SynthesisConfig
+) -> dict[str, np.ndarray]:
+    """Return the graph's inputs for a sentence, as ``PiperVoice.phoneme_ids_to_audio`` does."""
+    voice = piper.config
+    ids = np.array([piper.phonemes_to_ids(phonemes)], dtype=np.int64)
+    scales = [
+        voice.noise_scale if config.noise_scale is None else config.noise_scale,
+        voice.length_scale if config.length_scale is None else config.length_scale,
+        voice.noise_w_scale if config.noise_w_scale is None else config.noise_w_scale,
+    ]
+    inputs: dict[str, np.ndarray] = {
+        "input": ids,
+        "input_lengths": np.array([ids.shape[1]], dtype=np.int64),
+        "scales": np.array(scales, dtype=np.float32),
+    }
+    if voice.num_speakers > 1:
+        speaker = voice.default_speaker_id if config.speaker_id is None else config.speaker_id
+        inputs["sid"] = np.array([speaker], dtype=np.int64)
+    return inputs
 
 
 def _serialized(phonemize: Callable[[str], list[list[str]]]) -> Callable[[str], list[list[str]]]:
@@ -187,9 +249,8 @@ class TtsEngine:
                 self._voices.move_to_end(files.name)
                 return cached
         started = time.perf_counter()
-        piper = load_piper(files, self.use_cuda)
-        piper.phonemize = _serialized(piper.phonemize)  # type: ignore[method-assign,assignment]
-        voice = LoadedVoice(files.name, files, piper)
+        piper, staged = load_voice(files, self.download_dir / "stages", self.use_cuda)
+        voice = LoadedVoice(files.name, files, piper, staged)
         with self._lock:
             self._voices[files.name] = voice
             self._voices.move_to_end(files.name)
@@ -199,10 +260,11 @@ class TtsEngine:
                 self.evictions += 1
                 _LOGGER.info("Unloaded voice %s (--max-voices %d)", evicted, self.max_voices)
         _LOGGER.info(
-            "Loaded voice %s from %s in %.0f ms",
+            "Loaded voice %s from %s in %.0f ms (%s)",
             files.name,
             files.onnx,
             (time.perf_counter() - started) * 1000,
+            "in chunks" if staged is not None else "whole",
         )
         return voice
 
@@ -212,7 +274,7 @@ class TtsEngine:
             speaker = self.default_speaker
         return voice.speaker_id(speaker)
 
-    async def synthesize(
+    async def speak(
         self,
         voice: LoadedVoice,
         text: str,
@@ -220,11 +282,12 @@ class TtsEngine:
         length_scale: float | None = None,
         *,
         sentence_end: bool = True,
-    ) -> bytes:
-        """Return 16-bit mono PCM at ``voice.sample_rate`` for ``text`` (one sentence).
+    ) -> AsyncIterator[bytes]:
+        """Yield 16-bit mono PCM at ``voice.sample_rate`` for ``text`` as it is made.
 
         ``length_scale`` overrides ``--length-scale`` for this request. ``--sentence-silence``
         follows a sentence end, not a piece that ends mid-sentence (``sentence_end=False``).
+        Each piece is made on a worker thread.
         """
         config = SynthesisConfig(
             speaker_id=speaker_id,
@@ -233,19 +296,32 @@ class TtsEngine:
             noise_w_scale=self.options.noise_w_scale,
         )
         pause = self.options.sentence_silence if sentence_end else 0.0
+        pieces = self._pieces(voice, text, config, pause)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, self._synthesize, voice, text, config, pause
-        )
+        while (piece := await loop.run_in_executor(self._executor, next, pieces, None)) is not None:
+            yield piece
 
-    def _synthesize(
+    def _pieces(
         self, voice: LoadedVoice, text: str, config: SynthesisConfig, pause: float
-    ) -> bytes:
-        """Synthesize on a worker thread; ``pause`` seconds of silence follow the audio."""
-        parts = [chunk.audio_int16_bytes for chunk in voice.piper.synthesize(text, config)]
-        if parts and pause > 0:
-            parts.append(np.zeros(int(voice.sample_rate * pause), np.int16).tobytes())
-        return b"".join(parts)
+    ) -> Iterator[bytes]:
+        """Make the audio on a worker thread; ``pause`` seconds of silence follow it."""
+        spoken = False
+        if voice.staged is None:
+            for chunk in voice.piper.synthesize(text, config):
+                spoken = True
+                yield chunk.audio_int16_bytes
+        else:
+            gain = 1.0 / voice.staged.peak
+            for phonemes in voice.piper.phonemize(text):
+                if not phonemes:
+                    continue
+                for audio in voice.staged.audio(model_inputs(voice.piper, phonemes, config)):
+                    spoken = True
+                    scaled = np.clip(audio * gain, -1.0, 1.0)
+                    chunk = AudioChunk(voice.sample_rate, 2, 1, scaled, phonemes, [])
+                    yield chunk.audio_int16_bytes
+        if spoken and pause > 0:
+            yield np.zeros(int(voice.sample_rate * pause), np.int16).tobytes()
 
     def close(self) -> None:
         """Stop the worker threads."""
