@@ -1,4 +1,4 @@
-"""The STT engine in-process: the prompt budget for names/terms and language choice."""
+"""The STT engine in-process: prompt budget, language choice, bounded and repeated decodes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chatterbox_server.stt import SttEngine, SttOptions, max_new_tokens, window_for
-from tests.support.audio import speech_like
+from chatterbox_server.stt import (
+    UNSURE_LOG_PROB,
+    SttEngine,
+    SttOptions,
+    SttResult,
+    max_new_tokens,
+    window_for,
+)
+from tests.corpus import Clip, clips, paused_clips
+from tests.support.audio import from_pcm16, speech_like
+from tests.support.wer import wer
 
 
 @pytest.fixture
@@ -116,3 +125,57 @@ def test_window_for_tiny_models_is_whispers_own(tmp_path: Path) -> None:
     assert window_for(tiny) == 30
     assert window_for(tmp_path / "stt") == 30  # a link to a tiny model is one
     assert window_for(base) == 15
+
+
+async def _decode_counted(
+    model: Path, fallback: int, clip: Clip, monkeypatch: pytest.MonkeyPatch
+) -> tuple[SttResult, list[object], int]:
+    """Transcribe ``clip`` as the server would at beam 1, with the home's names.
+
+    Returns the result, the beam of each decode and how many encodes there were.
+    """
+    options = SttOptions(
+        language="en", beam_size=1, fallback_beam_size=fallback, window_seconds=window_for(model)
+    )
+    stt = SttEngine(model, options=options, compute_type="int8", cpu_threads=2, workers=1)
+    beams: list[object] = []
+    transcribe = stt.model.transcribe
+
+    def spy(audio: np.ndarray, **kwargs: object) -> object:
+        beams.append(kwargs["beam_size"])
+        return transcribe(audio, **kwargs)
+
+    monkeypatch.setattr(stt.model, "transcribe", spy)
+    encoder = _EncoderSpy(stt.model.model)
+    stt.model.model = encoder  # type: ignore[assignment]
+    names = list(dict.fromkeys(name for each in clips() for name in each.names))
+    try:
+        result = await stt.transcribe(from_pcm16(clip.pcm()), language="en", names=names)
+    finally:
+        stt.close()
+    return result, beams, len(encoder.frames)
+
+
+@pytest.mark.real_models
+async def test_an_unsure_decode_is_decoded_again_with_a_wider_beam(
+    real_models: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beam 1 hears "Santa Furma, tattoo" (log prob about -1.1); beam 5 the thermostat.
+
+    The second decode re-uses the first one's encoding. With the fallback beam at the first
+    beam there is no second decode, and a sure decode is not repeated.
+    """
+    by_id = {clip.id: clip for clip in paused_clips()}
+    unsure, sure = by_id["thermostat_pause"], by_id["garage_lock_pause"]
+    model = real_models / "stt"
+
+    again, beams, encodes = await _decode_counted(model, 5, unsure, monkeypatch)
+    once, single, _ = await _decode_counted(model, 1, unsure, monkeypatch)
+    assert (beams, encodes, single) == ([1, 5], 1, [1])
+    assert once.log_prob < UNSURE_LOG_PROB
+    assert wer(unsure.text, again.text) < wer(unsure.text, once.text)
+    assert again.log_prob == once.log_prob  # the least sure decode's: end of speech still waits
+
+    kept, beams, _ = await _decode_counted(model, 5, sure, monkeypatch)
+    assert beams == [1]
+    assert kept.log_prob > UNSURE_LOG_PROB

@@ -39,6 +39,11 @@ def to_pcm16(audio: np.ndarray) -> bytes:
     return (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
 
 
+def from_pcm16(pcm: bytes) -> np.ndarray:
+    """16-bit little-endian PCM to float32 audio in [-1, 1), as the server hears it."""
+    return np.frombuffer(pcm, "<i2").astype(np.float32) / 32768
+
+
 def resample(audio: np.ndarray, rate: int, new_rate: int) -> np.ndarray:
     """Linear resampling (good enough to make a 44.1 kHz test input)."""
     n = int(len(audio) * new_rate / rate)

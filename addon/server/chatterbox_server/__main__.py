@@ -172,6 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
     )
     p.add(
+        "--fallback-beam-size",
+        "Beam size for decoding again a transcript Whisper was unsure of (mean token log "
+        "probability below -0.7), keeping the surer one; at most --beam-size: never",
+        default=5,
+        convert=_positive_int,
+        type=_positive_int,
+    )
+    p.add(
         "--compute-type",
         "CTranslate2 compute type (default, int8, int8_float16, float16, ...)",
         default="default",

@@ -178,6 +178,7 @@ def load(args: argparse.Namespace) -> ServerContext:
                 options=SttOptions(
                     language=None if args.language in (None, "", "auto") else args.language,
                     beam_size=args.beam_size,
+                    fallback_beam_size=args.fallback_beam_size,
                     initial_prompt=args.initial_prompt or None,
                     vad_filter=args.vad_filter,
                     vad_min_silence_ms=args.vad_min_silence_ms,

@@ -13,10 +13,13 @@ transcription at AudioStop would hear: the same span of the same samples.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +40,7 @@ MAX_NEW_TOKENS = 224  # Whisper's 448 positions less the longest prompt (names, 
 TEMPERATURE = 0.0  # one deterministic decode, no sampled fallbacks (see _transcribe)
 FRAMES_PER_SECOND = 100  # Whisper's log-mel frames
 FULL_WINDOW_SECONDS = 30  # what Whisper was trained on; faster-whisper always pads to it
+UNSURE_LOG_PROB = -0.7  # a decode's mean token log probability below this: not sure
 
 
 def max_new_tokens(seconds: float) -> int:
@@ -69,6 +73,7 @@ class SttOptions:
 
     language: str | None = None  # None: detect
     beam_size: int = 5
+    fallback_beam_size: int = 5  # an unsure decode is decoded again with this beam (see redecode)
     initial_prompt: str | None = None
     vad_filter: bool = True
     vad_min_silence_ms: int = 200  # a pause this long ends a speech segment (and speculates)
@@ -108,7 +113,8 @@ class SttResult:
     audio_seconds: float
     speech_seconds: float
     processing_ms: float
-    log_prob: float = 0.0  # Whisper's mean token log probability (0: nothing decoded)
+    log_prob: float = 0.0  # Whisper's mean token log probability, the least sure decode's
+    # (0: nothing decoded)
 
     @property
     def rtf(self) -> float:
@@ -147,12 +153,33 @@ class WindowedWhisper(WhisperModel):  # type: ignore[misc]  # faster-whisper is 
 
     window_frames = FULL_WINDOW_SECONDS * FRAMES_PER_SECOND
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._reuse = threading.local()
+
+    @contextmanager
+    def reusing_encodings(self) -> Iterator[None]:
+        """Within this block this thread encodes the same features once (decoding again)."""
+        self._reuse.encoded = {}
+        try:
+            yield
+        finally:
+            del self._reuse.encoded
+
     def encode(self, features: np.ndarray) -> object:  # a ctranslate2.StorageView
         """Encode ``features``, cut to ``window_frames`` when only padding lies beyond."""
         frames = self.window_frames
         if features.shape[-1] > frames and not np.any(features[..., frames:]):
             features = np.ascontiguousarray(features[..., :frames])
-        return super().encode(features)
+        encoded: dict[bytes, object] | None = getattr(self._reuse, "encoded", None)
+        if encoded is None:
+            return super().encode(features)
+        key = hashlib.blake2b(features.tobytes(), digest_size=16).digest() + bytes(
+            str(features.shape), "ascii"
+        )
+        if key not in encoded:
+            encoded[key] = super().encode(features)
+        return encoded[key]
 
 
 class SttEngine:
@@ -306,10 +333,54 @@ class SttEngine:
                 return SttResult("", request.language, seconds, 0.0, elapsed)
             start, end = heard(speech)
             audio = audio[start:end]
+        with self.model.reusing_encodings():
+            first = result = self._decode(audio, request, self.options.beam_size)
+            again = (
+                self._decode(audio, request, self.options.fallback_beam_size)
+                if self.redecode(first)
+                else None
+            )
+        if again is not None:
+            _LOGGER.debug(
+                "Unsure decode %r (%.2f); beam %d: %r (%.2f)",
+                first.text,
+                first.log_prob,
+                self.options.fallback_beam_size,
+                again.text,
+                again.log_prob,
+            )
+            if again.log_prob > first.log_prob:
+                result = again
+        return SttResult(
+            text=result.text,
+            language=result.language,
+            audio_seconds=seconds,
+            speech_seconds=len(audio) / SAMPLE_RATE,
+            processing_ms=(time.perf_counter() - started) * 1000,
+            log_prob=min(first.log_prob, result.log_prob),  # unsure once: unsure (endpointing)
+        )
+
+    def redecode(self, result: SttResult) -> bool:
+        """Tell whether ``result`` is decoded again, with ``fallback_beam_size``.
+
+        Whisper's own fallback re-samples a poor decode at rising temperatures; ours is
+        deterministic (see ``TEMPERATURE``): a wider beam for a decode Whisper was unsure of,
+        keeping the surer of the two. On the corpus (real base int8, names sent, beam 1 first)
+        7 of 34 commands were decoded again and WER fell from 0.238 to 0.173 (all at beam 5:
+        0.168); on the 10 paused commands from 0.408 to 0.342.
+        """
+        return (
+            bool(result.text)
+            and result.log_prob < UNSURE_LOG_PROB
+            and self.options.fallback_beam_size > self.options.beam_size
+        )
+
+    def _decode(self, audio: np.ndarray, request: SttRequest, beam_size: int) -> SttResult:
+        """One Whisper decode of ``audio`` (already cut to the speech): text, log probability."""
         segments, info = self.model.transcribe(
             audio,
             language=request.language,
-            beam_size=self.options.beam_size,
+            beam_size=beam_size,
             initial_prompt=self.options.initial_prompt,
             hotwords=self.hotwords(request.names, request.terms),
             vad_filter=False,  # done above
@@ -331,16 +402,9 @@ class SttEngine:
             # is almost surely not speech even when its log probability looks confident.
             if not (segment.no_speech_prob > 0.9 and segment.avg_logprob < -0.5)
         ]
-        texts = [segment.text for segment in kept]
-        text = " ".join(t.strip() for t in texts if t.strip())
-        return SttResult(
-            text=text,
-            language=info.language,
-            audio_seconds=seconds,
-            speech_seconds=len(audio) / SAMPLE_RATE,
-            processing_ms=(time.perf_counter() - started) * 1000,
-            log_prob=min((segment.avg_logprob for segment in kept), default=0.0),
-        )
+        text = " ".join(t for t in (segment.text.strip() for segment in kept) if t)
+        log_prob = min((segment.avg_logprob for segment in kept), default=0.0)
+        return SttResult(text, info.language, 0.0, 0.0, 0.0, log_prob)
 
     def close(self) -> None:
         """Stop the worker threads (waits for running transcriptions)."""
