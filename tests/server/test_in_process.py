@@ -122,3 +122,25 @@ async def test_a_stream_reads_on_once_its_first_audio_is_sent(
     finally:
         release.set()
     assert any(AudioChunk.is_type(e.type) for e in rest)  # the second sentence was spoken
+
+
+async def test_only_text_before_the_first_audio_is_made_in_chunks(
+    in_process: tuple[str, ServerContext], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks buy first audio; a sentence spoken while audio plays is made in one piece."""
+    real_speak = TtsEngine.speak
+    asked: list[tuple[str, object]] = []
+
+    def spy(self: TtsEngine, voice: object, text: str, *args: object, **kwargs: object) -> object:
+        asked.append((text, kwargs.get("chunked")))
+        return real_speak(self, voice, text, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TtsEngine, "speak", spy)
+    uri, _ = in_process
+    result = await synthesize(uri, "The kitchen light is on. The fan is off. Good night.")
+    assert result.audio
+    assert asked == [
+        ("The kitchen light is on.", True),
+        ("The fan is off.", False),
+        ("Good night.", False),
+    ]

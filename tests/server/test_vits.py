@@ -58,6 +58,8 @@ def test_real_voice_in_chunks_sounds_as_the_whole_graph(real_models: Path, tmp_p
     assert chunked.shape == whole.shape
     assert float(np.abs(chunked - whole).max()) < vits.MATCH
     assert 0.1 <= staged.peak <= 1.0
+    (at_once,) = staged.audio(inputs, first=None)
+    assert float(np.abs(at_once - whole).max()) < vits.MATCH
 
 
 @pytest.mark.real_models

@@ -221,6 +221,7 @@ class Speaking:
             speech.speaker_id,
             speech.length_scale,
             sentence_end=not ends_clause(sentence),
+            chunked=speech.first_chunk_ms is None,  # later text is made while audio plays
         )
         async for piece in pieces:
             held += piece

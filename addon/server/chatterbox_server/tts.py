@@ -282,12 +282,14 @@ class TtsEngine:
         length_scale: float | None = None,
         *,
         sentence_end: bool = True,
+        chunked: bool = True,
     ) -> AsyncIterator[bytes]:
         """Yield 16-bit mono PCM at ``voice.sample_rate`` for ``text`` as it is made.
 
         ``length_scale`` overrides ``--length-scale`` for this request. ``--sentence-silence``
         follows a sentence end, not a piece that ends mid-sentence (``sentence_end=False``).
-        Each piece is made on a worker thread.
+        Each piece is made on a worker thread. ``chunked=False`` makes each sentence in one
+        piece: for text spoken after audio is already playing, where sooner does not matter.
         """
         config = SynthesisConfig(
             speaker_id=speaker_id,
@@ -296,15 +298,23 @@ class TtsEngine:
             noise_w_scale=self.options.noise_w_scale,
         )
         pause = self.options.sentence_silence if sentence_end else 0.0
-        pieces = self._pieces(voice, text, config, pause)
+        pieces = self._pieces(voice, text, config, pause, vits.FIRST_FRAMES if chunked else None)
         loop = asyncio.get_running_loop()
         while (piece := await loop.run_in_executor(self._executor, next, pieces, None)) is not None:
             yield piece
 
     def _pieces(
-        self, voice: LoadedVoice, text: str, config: SynthesisConfig, pause: float
+        self,
+        voice: LoadedVoice,
+        text: str,
+        config: SynthesisConfig,
+        pause: float,
+        first: int | None,
     ) -> Iterator[bytes]:
-        """Make the audio on a worker thread; ``pause`` seconds of silence follow it."""
+        """Make the audio on a worker thread; ``pause`` seconds of silence follow it.
+
+        A staged voice's first chunk has ``first`` frames (None: each sentence whole).
+        """
         spoken = False
         if voice.staged is None:
             for chunk in voice.piper.synthesize(text, config):
@@ -315,7 +325,8 @@ class TtsEngine:
             for phonemes in voice.piper.phonemize(text):
                 if not phonemes:
                     continue
-                for audio in voice.staged.audio(model_inputs(voice.piper, phonemes, config)):
+                inputs = model_inputs(voice.piper, phonemes, config)
+                for audio in voice.staged.audio(inputs, first):
                     spoken = True
                     scaled = np.clip(audio * gain, -1.0, 1.0)
                     chunk = AudioChunk(voice.sample_rate, 2, 1, scaled, phonemes, [])
