@@ -128,9 +128,14 @@ def test_window_for_tiny_models_is_whispers_own(tmp_path: Path) -> None:
 
 
 async def _decode_counted(
-    model: Path, fallback: int, clip: Clip, monkeypatch: pytest.MonkeyPatch
+    model: Path,
+    fallback: int,
+    clip: Clip,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    with_names: bool = True,
 ) -> tuple[SttResult, list[object], int]:
-    """Transcribe ``clip`` as the server would at beam 1, with the home's names.
+    """Transcribe ``clip`` as the server would at beam 1, with the home's names (or none).
 
     Returns the result, the beam of each decode and how many encodes there were.
     """
@@ -148,7 +153,8 @@ async def _decode_counted(
     monkeypatch.setattr(stt.model, "transcribe", spy)
     encoder = _EncoderSpy(stt.model.model)
     stt.model.model = encoder  # type: ignore[assignment]
-    names = list(dict.fromkeys(name for each in clips() for name in each.names))
+    home = list(dict.fromkeys(name for each in clips() for name in each.names))
+    names = home if with_names else None
     try:
         result = await stt.transcribe(from_pcm16(clip.pcm()), language="en", names=names)
     finally:
@@ -163,7 +169,8 @@ async def test_an_unsure_decode_is_decoded_again_with_a_wider_beam(
     """Beam 1 hears "Santa Furma, tattoo" (log prob about -1.1); beam 5 the thermostat.
 
     The second decode re-uses the first one's encoding. With the fallback beam at the first
-    beam there is no second decode, and a sure decode is not repeated.
+    beam there is no second decode, a sure decode is not repeated, and without names none is
+    (there the wider beam wrote longer guesses).
     """
     by_id = {clip.id: clip for clip in paused_clips()}
     unsure, sure = by_id["thermostat_pause"], by_id["garage_lock_pause"]
@@ -179,3 +186,8 @@ async def test_an_unsure_decode_is_decoded_again_with_a_wider_beam(
     kept, beams, _ = await _decode_counted(model, 5, sure, monkeypatch)
     assert beams == [1]
     assert kept.log_prob > UNSURE_LOG_PROB
+
+    (slow,) = (clip for clip in clips() if clip.id == "alarm_slow")
+    unnamed, beams, _ = await _decode_counted(model, 5, slow, monkeypatch, with_names=False)
+    assert unnamed.log_prob < UNSURE_LOG_PROB
+    assert beams == [1]

@@ -174,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add(
         "--fallback-beam-size",
         "Beam size for decoding again a transcript Whisper was unsure of (mean token log "
-        "probability below -0.7), keeping the surer one; at most --beam-size: never",
+        "probability below -0.7) in a request with names or terms, keeping the surer one; "
+        "at most --beam-size: never",
         default=5,
         convert=_positive_int,
         type=_positive_int,

@@ -15,9 +15,9 @@ transcript of that speech once it is ready.
   confident-looking nonsense ("Santa Furma's tattoo!" for "set the thermostat to ..."), but
   with a low log probability: a complete reading below ``UNSURE_LOG_PROB`` waits
   ``Silences.neutral``, by default Home Assistant's own 0.7 s. (On the corpus, real base int8:
-  6 of 10 first halves of paused commands scored below -0.7, 7 of 34 whole commands did.) Such
-  a transcript is also decoded again with a wider beam (``stt``); it stays unsure even when
-  the second decode is surer.
+  6 of 10 first halves of paused commands scored below -0.7, 7 of 34 whole commands did.) With
+  names, such a transcript is also decoded again with a wider beam (``stt``); it stays unsure
+  even when the second decode is surer.
 - ``Transcribe.vad_sensitivity`` (Home Assistant's aggressive, default, relaxed) picks the
   silences.
 - **Every utterance is bounded**: no speech within ``NO_SPEECH_SECONDS`` ends it with an empty
