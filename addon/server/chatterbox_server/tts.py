@@ -106,12 +106,19 @@ def _config(files: VoiceFiles) -> PiperConfig:
     return PiperConfig.from_dict(json.loads(files.config.read_text(encoding="utf-8")))
 
 
+def _piper(session: onnxruntime.InferenceSession, files: VoiceFiles) -> PiperVoice:
+    """Make a ``PiperVoice`` on ``session`` whose phonemization is serialized process-wide."""
+    piper = PiperVoice(session=session, config=_config(files))
+    piper.phonemize = _serialized(piper.phonemize)  # type: ignore[method-assign,assignment]
+    return piper
+
+
 def load_piper(files: VoiceFiles, use_cuda: bool = False) -> PiperVoice:
     """Load a Piper voice, whole, whose onnxruntime threads sleep between runs."""
     session = onnxruntime.InferenceSession(
         str(files.onnx), sess_options=_session_options(), providers=_providers(use_cuda)
     )
-    return PiperVoice(session=session, config=_config(files))
+    return _piper(session, files)
 
 
 def load_voice(
@@ -120,16 +127,13 @@ def load_voice(
     """Load a voice in stages (cut into ``cache_dir``) if it can be, else whole."""
     try:
         staged = vits.load(files.onnx, cache_dir, _session_options(), _providers(use_cuda))
-        piper = PiperVoice(session=staged.front.session, config=_config(files))
-        piper.phonemize = _serialized(piper.phonemize)  # type: ignore[method-assign,assignment]
+        piper = _piper(staged.front.session, files)
         staged.check(model_inputs(piper, piper.phonemize(PROBE)[0], SynthesisConfig()))
     except vits.StagingError as err:
         _LOGGER.warning("Voice %s is spoken a sentence at a time: %s", files.name, err)
     else:
         return piper, staged
-    piper = load_piper(files, use_cuda)
-    piper.phonemize = _serialized(piper.phonemize)  # type: ignore[method-assign,assignment]
-    return piper, None
+    return load_piper(files, use_cuda), None
 
 
 def model_inputs(
