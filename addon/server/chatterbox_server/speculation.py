@@ -43,7 +43,7 @@ from .utterance import Utterance
 
 _LOGGER = logging.getLogger(__name__)
 
-CHECK_SECONDS = 0.16  # new audio between two VAD checks (five Silero windows)
+CHECK_SECONDS = 0.064  # new audio between two VAD checks (two Silero windows)
 CHECK_BUDGET = 0.25  # at most this share of the audio's duration spent on VAD checks
 
 Outcome = Literal["hit", "miss", "none", "off"]
