@@ -55,7 +55,11 @@ def parser() -> argparse.ArgumentParser:
         "with the same model files, beam size and threads. Each server runs alone for STT, "
         "Describe under load and memory; the TTS servers run side by side and take turns.",
     )
-    p.add_argument("--quick", action="store_true", help="5 clips, 1/2 clients, short load (CI)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="the clips ending in >= 0.8 s of silence, 1/2 clients, 10 syntheses, short load (CI)",
+    )
     p.add_argument("--models", type=Path, help="DIR/stt and DIR/tts/*.onnx (default: test models)")
     p.add_argument("--voice", help="voice name in DIR/tts (default: the test voice or the first)")
     p.add_argument("--out", type=Path, default=ROOT / "bench-results" / "bench.json")
@@ -71,7 +75,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--clients", type=int, nargs="+", help="parallel client levels (1 2 4)")
     p.add_argument("--clips", type=int, help="use only the first N clips")
     p.add_argument("--pace", type=float, default=1.0, help="x real time; 0 sends unpaced")
-    p.add_argument("--tts-repeats", type=int, help="syntheses per client, level and mode (30)")
+    p.add_argument(
+        "--tts-repeats", type=int, help="syntheses per client, level and mode (30; 10 with --quick)"
+    )
     p.add_argument(
         "--tts-gap",
         type=float,
@@ -133,7 +139,7 @@ def config_from(args: argparse.Namespace) -> Config:
         servers=args.servers,
         clients=args.clients or ((1, 2) if args.quick else (1, 2, 4)),
         pace=args.pace,
-        tts_repeats=args.tts_repeats or 30,
+        tts_repeats=args.tts_repeats or (10 if args.quick else 30),
         tts_gap=args.tts_gap,
         describe_samples=10 if args.quick else 20,
         load_seconds=args.load_seconds or (3.0 if args.quick else 10.0),
