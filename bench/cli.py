@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.report import TRAILING_SILENCE, table
 from bench.run import Config, run
 from bench.servers import SERVERS
-from tests.corpus import Clip, clips
+from tests.corpus import Clip, clips, paused_clips
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "scripts" / "make_test_models.py"
@@ -58,7 +58,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="the clips ending in >= 0.8 s of silence, 1/2 clients, 10 syntheses, short load (CI)",
+        help="the clips ending in >= 0.8 s of silence, 2 paused commands, 1 client, 10 syntheses, "
+        "short load (CI)",
     )
     p.add_argument("--models", type=Path, help="DIR/stt and DIR/tts/*.onnx (default: test models)")
     p.add_argument("--voice", help="voice name in DIR/tts (default: the test voice or the first)")
@@ -74,6 +75,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS))
     p.add_argument("--clients", type=int, nargs="+", help="parallel client levels (1 2 4)")
     p.add_argument("--clips", type=int, help="use only the first N clips")
+    p.add_argument(
+        "--paused-clips",
+        type=int,
+        help="play the first N commands with a pause inside (all 10, at most --clips; "
+        "2 with --quick; 0: none, no paused WER)",
+    )
     p.add_argument("--pace", type=float, default=1.0, help="x real time; 0 sends unpaced")
     p.add_argument(
         "--tts-repeats", type=int, help="syntheses per client, level and mode (30; 10 with --quick)"
@@ -129,15 +136,20 @@ def config_from(args: argparse.Namespace) -> Config:
     chosen = quick_clips() if args.quick else clips()
     if args.clips:
         chosen = chosen[: args.clips]
+    if args.paused_clips is not None:
+        paused = paused_clips()[: args.paused_clips]
+    else:
+        paused = paused_clips()[: 2 if args.quick else len(chosen)]
     return Config(
         models=(args.models or test_models()).resolve(),
         peer_python=args.peer_python,
         chatterbox=args.chatterbox,
         out_dir=args.out.parent,
         clips=chosen,
+        paused=paused,
         voice=args.voice,
         servers=args.servers,
-        clients=args.clients or ((1, 2) if args.quick else (1, 2, 4)),
+        clients=args.clients or ((1,) if args.quick else (1, 2, 4)),
         pace=args.pace,
         tts_repeats=args.tts_repeats or (10 if args.quick else 30),
         tts_gap=args.tts_gap,

@@ -25,7 +25,7 @@ from bench.servers import (
     Settings,
     find_voice,
 )
-from tests.corpus import Clip, paused_clips
+from tests.corpus import Clip
 
 TTS_TEXT = (
     "The kitchen light is now on and the heating is set to twenty one degrees. "
@@ -43,6 +43,7 @@ class Config:
     chatterbox: Path
     out_dir: Path
     clips: Sequence[Clip]
+    paused: Sequence[Clip] = ()  # commands with a pause inside, played from 1 client
     voice: str | None = None
     servers: Sequence[str] = SERVERS
     clients: Sequence[int] = (1, 2, 4)
@@ -88,13 +89,14 @@ async def _bench_stt(config: Config, server: RunningServer, result: dict[str, An
     cold = await transcribe(server.port, config.clips[0].pcm(), 0, config.language)
     result["first_stt_ms"] = cold.latency_ms
     result["stt"] = {}
-    paused = paused_clips()[: len(config.clips)]  # commands with a pause inside, 1 client
-    config.say(f"{server.name}: STT, 1 client, {len(paused)} commands with a pause inside")
-    records, errors = await measure.stt_level(
-        server.port, paused, 1, config.pace, config.language, config.names
-    )
-    result["stt_paused"] = records
-    result["errors"] += errors
+    if config.paused:
+        paused = config.paused
+        config.say(f"{server.name}: STT, 1 client, {len(paused)} commands with a pause inside")
+        records, errors = await measure.stt_level(
+            server.port, paused, 1, config.pace, config.language, config.names
+        )
+        result["stt_paused"] = records
+        result["errors"] += errors
     if server.name == FASTER_WHISPER_ENDPOINTING:  # for the end of speech only: 1 client
         clients_levels: Sequence[int] = (1,)
     else:
@@ -236,6 +238,7 @@ async def run(config: Config) -> dict[str, Any]:
         "models": str(config.models),
         "voice": str(voice),
         "clips": [clip.id for clip in config.clips],
+        "paused_clips": [clip.id for clip in config.paused],
         "clients": list(config.clients),
         "pace": config.pace,
         "tts_text": config.tts_text,

@@ -20,6 +20,7 @@ from wyoming.event import Event
 from wyoming.server import AsyncEventHandler, AsyncTcpServer
 from wyoming.tts import Synthesize
 
+from bench.cli import config_from, parser
 from bench.client import (
     HA_FIRST_CHUNK_CHARS,
     ONESHOT,
@@ -40,6 +41,7 @@ from bench.servers import (
     library_files,
 )
 from chatterbox_server.server import bound_uri
+from tests.corpus import paused_clips
 from tests.support.bench import run_bench
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,6 +118,23 @@ def test_quick_bench_reports_every_metric_and_ratio(
     for name in (FASTER_WHISPER, PIPER, PEERS_TOGETHER):
         assert name in result.stdout
     assert out.with_suffix(".png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    ("flags", "clients", "paused"),
+    [
+        ((), (1, 2, 4), 10),
+        (("--clips", "3"), (1, 2, 4), 3),
+        (("--quick",), (1,), 2),
+        (("--quick", "--clients", "1", "2", "--paused-clips", "5"), (1, 2), 5),
+        (("--paused-clips", "0"), (1, 2, 4), 0),
+    ],
+)
+def test_run_configuration(flags: tuple[str, ...], clients: tuple[int, ...], paused: int) -> None:
+    """The full run plays every paused command; --quick two from one client; 0 plays none."""
+    config = config_from(parser().parse_args(["--peer-python", "python", *flags]))
+    assert tuple(config.clients) == clients
+    assert [clip.id for clip in config.paused] == [clip.id for clip in paused_clips()[:paused]]
 
 
 def test_streams_text_as_home_assistant_does() -> None:

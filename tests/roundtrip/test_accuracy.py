@@ -50,7 +50,7 @@ def test_mean_wer_at_most_the_peers(real_models: Path, peer_python: Path, tmp_pa
             layout,
             out,
             *("--servers", CHATTERBOX, FASTER_WHISPER, "--clients", "1", "--no-names"),
-            *("--pace", "2", "--load-seconds", "1", "--tts-repeats", "1"),
+            *("--pace", "2", "--load-seconds", "1", "--tts-repeats", "1", "--paused-clips", "0"),
             timeout=800,
         )
         assert result.returncode == 0, result.stderr[-3000:]
