@@ -121,6 +121,7 @@ def samples(clip: Clip) -> np.ndarray:
     return np.frombuffer(clip.pcm(), dtype=np.int16).astype(np.float32) / 32768.0
 
 
+@pytest.mark.real_time
 async def test_speculation_gives_whisper_the_same_audio_on_the_corpus(
     served: Served, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -204,6 +205,7 @@ async def test_disconnect_mid_utterance_drops_speculation(served: Served) -> Non
     # (No tasks or threads left behind: the fixture's cleanup checks.)
 
 
+@pytest.mark.real_time
 async def test_speculation_answers_sooner_at_real_time_pace(test_models: Path) -> None:
     clip = next(c for c in clips() if c.trailing_silence == 0.8)
     latencies: dict[str, list[float]] = {}
