@@ -136,17 +136,16 @@ def config_from(args: argparse.Namespace) -> Config:
     chosen = quick_clips() if args.quick else clips()
     if args.clips:
         chosen = chosen[: args.clips]
-    if args.paused_clips is not None:
-        paused = paused_clips()[: args.paused_clips]
-    else:
-        paused = paused_clips()[: 2 if args.quick else len(chosen)]
+    paused = args.paused_clips
+    if paused is None:
+        paused = 2 if args.quick else len(chosen)
     return Config(
         models=(args.models or test_models()).resolve(),
         peer_python=args.peer_python,
         chatterbox=args.chatterbox,
         out_dir=args.out.parent,
         clips=chosen,
-        paused=paused,
+        paused=paused_clips()[:paused],
         voice=args.voice,
         servers=args.servers,
         clients=args.clients or ((1,) if args.quick else (1, 2, 4)),

@@ -90,10 +90,11 @@ async def _bench_stt(config: Config, server: RunningServer, result: dict[str, An
     result["first_stt_ms"] = cold.latency_ms
     result["stt"] = {}
     if config.paused:
-        paused = config.paused
-        config.say(f"{server.name}: STT, 1 client, {len(paused)} commands with a pause inside")
+        config.say(
+            f"{server.name}: STT, 1 client, {len(config.paused)} commands with a pause inside"
+        )
         records, errors = await measure.stt_level(
-            server.port, paused, 1, config.pace, config.language, config.names
+            server.port, config.paused, 1, config.pace, config.language, config.names
         )
         result["stt_paused"] = records
         result["errors"] += errors
