@@ -190,6 +190,61 @@ async def test_whisper_hears_the_pause_inside_a_command(served: Served) -> None:
     assert not middle.any(), "the pause between the two parts was cut out"
 
 
+async def test_no_speech_check_while_the_early_transcription_runs(
+    served: Served, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whisper held inside the early job: audio goes on arriving, the VAD waits for the job."""
+    caplog.set_level(logging.INFO, logger=LOG)
+    stt = served.context.stt
+    assert stt is not None
+    checks: list[int] = []
+    real_speech_in = stt.speech_in
+    entered, release, checked_after = threading.Event(), threading.Event(), threading.Event()
+
+    def counted(audio: np.ndarray) -> Any:
+        checks.append(len(audio))
+        if release.is_set():
+            checked_after.set()
+        return real_speech_in(audio)
+
+    monkeypatch.setattr(stt, "speech_in", counted)
+    real_transcribe = stt.model.transcribe
+
+    def held(audio: np.ndarray, **kwargs: Any) -> Any:
+        entered.set()
+        release.wait(30)
+        return real_transcribe(audio, **kwargs)
+
+    monkeypatch.setattr(stt.model, "transcribe", held)
+    pcm = to_pcm16(np.concatenate([speech_like(1.0), np.zeros(4 * RATE, dtype=np.float32)]))
+    step = RATE * CHUNK_MS // 1000 * 2
+    held_at: int | None = None  # checks started before the job ran
+    async with client(served.uri) as conn:
+        await conn.write_event(Transcribe().event())
+        await conn.write_event(AudioStart(rate=RATE, width=2, channels=1).event())
+        try:
+            for offset in range(0, len(pcm), step):
+                audio = pcm[offset : offset + step]
+                await conn.write_event(
+                    AudioChunk(rate=RATE, width=2, channels=1, audio=audio).event()
+                )
+                await asyncio.sleep(CHUNK_MS / 1000 / 4)
+                if entered.is_set() and held_at is None:
+                    await asyncio.sleep(0.1)  # a check started before the job may still end
+                    held_at = len(checks)
+            assert held_at is not None, "no early transcription started"
+            await asyncio.sleep(0.2)
+            assert len(checks) == held_at, "VAD checks ran while the early transcription ran"
+        finally:
+            release.set()
+        assert await asyncio.to_thread(checked_after.wait, 10), "no check after the job ended"
+        assert checks[-1] == len(pcm) // 2, "the job's end did not check the audio since"
+        await conn.write_event(AudioStop().event())
+        await read_until(conn, "transcript")
+
+    assert outcomes(caplog) == ["hit"]
+
+
 async def test_disconnect_mid_utterance_drops_speculation(served: Served) -> None:
     pcm = to_pcm16(np.concatenate([speech_like(1.0), np.zeros(RATE, dtype=np.float32)]))
     async with client(served.uri) as conn:

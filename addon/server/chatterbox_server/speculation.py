@@ -1,7 +1,8 @@
 """Speculative transcription: start transcribing once speech has ended, before AudioStop.
 
 While audio streams in, :class:`Speculation` runs faster-whisper's Silero VAD on the audio so
-far every ``CHECK_SECONDS`` (on a VAD thread, one check in flight per connection). Once the last
+far every ``CHECK_SECONDS`` (on a VAD thread, one check in flight per connection, none while
+its speculative transcription runs, one as soon as that ends). Once the last
 speech segment is closed (a pause of ``--vad-min-silence-ms`` followed it, so its padded end lies
 inside the buffer) and the speech found differs from what is being transcribed already, it
 queues a transcription of exactly that speech on the STT workers (one per connection; a newer
@@ -79,6 +80,7 @@ class Speculation:
         self.ended: Reason | None = None
         self.answer: SttResult | None = None  # the transcript when end of speech was judged
         self._next_check = int(CHECK_SECONDS * SAMPLE_RATE)
+        self._checking = True  # False once checks stop for good
         self._check: asyncio.Task[None] | None = None
         self._job: _Job | None = None
         self._checked: tuple[int, Speech] | None = None  # the last check: audio length, speech
@@ -87,9 +89,21 @@ class Speculation:
     def audio_added(self) -> None:
         """Start a VAD check if enough new audio arrived and none is running."""
         self._judge()
+        if self.utterance.samples >= self._next_check:
+            self._start_check()
+
+    def _start_check(self) -> None:
+        """Check the audio so far, unless a check or this utterance's transcription runs.
+
+        While the speculative transcription runs no check is started: it cannot be stopped,
+        so a check could change nothing, and on a small machine the VAD's thread would slow
+        Whisper's (by about a tenth, real base int8 on 2 threads). ``_job_done`` checks next.
+        """
         if self._check is not None and not self._check.done():
             return
-        if self.utterance.samples < self._next_check:
+        if self._job is not None and self._job.future.running():
+            return
+        if not self._checking:
             return
         self._check = asyncio.create_task(self._run_check(self.utterance.audio()), name="vad")
 
@@ -99,7 +113,7 @@ class Speculation:
             speech = await self.engine.find_speech(audio)
         except Exception:
             _LOGGER.exception("Speech detection failed; no speculation for this utterance")
-            self._next_check = self.utterance.max_samples + 1
+            self._checking = False
             return
         cost = time.perf_counter() - started
         # Check again after CHECK_SECONDS of audio, or later if checks get costly (long audio).
@@ -119,8 +133,7 @@ class Speculation:
             return  # one running job per connection; the next check tries again
         future = self.engine.submit(audio, self.request, speech)
         self._job = _Job(len(audio), speech, future)
-        if self.end is not None:
-            future.add_done_callback(self._job_done)
+        future.add_done_callback(self._job_done)
         self.started_jobs += 1
         _LOGGER.debug(
             "Speculating on %.2f s of audio (speech ends at %.2f s)",
@@ -129,9 +142,14 @@ class Speculation:
         )
 
     def _job_done(self, _: Future[SttResult]) -> None:
-        """On a worker thread: judge again on the event loop, now that a transcript is ready."""
+        """On a worker thread: on the event loop, judge and check the audio since."""
         with contextlib.suppress(RuntimeError):  # the loop is gone: nothing to judge
-            self._loop.call_soon_threadsafe(self._judge)
+            self._loop.call_soon_threadsafe(self._after_job)
+
+    def _after_job(self) -> None:
+        self._judge()
+        if self.ended is None:
+            self._start_check()
 
     def _judge(self) -> None:
         """Ask the end-of-speech rules whether the utterance is over; tell ``on_end`` once."""
@@ -153,7 +171,7 @@ class Speculation:
             self.answer = result
         elif not speech:
             self.answer = SttResult("", self.request.language, checked / SAMPLE_RATE, 0.0, 0.0)
-        self._next_check = self.utterance.max_samples + 1  # no new checks
+        self._checking = False
         if self.on_end is not None:
             self.on_end(reason)
 
@@ -196,7 +214,7 @@ class Speculation:
 
     async def _stop_checking(self) -> None:
         check, self._check = self._check, None
-        self._next_check = self.utterance.max_samples + 1  # no new checks after this
+        self._checking = False
         if check is not None and not check.done():
             check.cancel()
             with contextlib.suppress(asyncio.CancelledError):
