@@ -222,6 +222,11 @@ def header(document: dict[str, Any]) -> list[str]:
         for name, r in document["servers"].items()
         if "load_before" in r and "load_after" in r
     )
+    stolen = ", ".join(
+        f"{name} {r['stt_cpu_stolen']:.0%}"
+        for name, r in document["servers"].items()
+        if r.get("stt_cpu_stolen") is not None
+    )
     return [
         f"{meta['date']}  {meta['machine']['cpu']} ({meta['machine']['cores']} cores)  "
         f"{'quick' if meta['quick'] else 'full'} run, {meta['duration_s']:g} s",
@@ -235,6 +240,7 @@ def header(document: dict[str, Any]) -> list[str]:
         f"TTS: servers side by side, in turns, {meta.get('tts_gap', 0) * 1000:g} ms apart, "
         f"{meta['tts_repeats']} syntheses per client, level and mode",
         f"1-min load average before->after each server (other work on the machine): {loads}",
+        *([f"CPU time the host kept (steal) during each server's STT: {stolen}"] if stolen else []),
         "",
     ]
 

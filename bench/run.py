@@ -85,6 +85,27 @@ def machine() -> dict[str, Any]:
     }
 
 
+def cpu_ticks(stat: Path = Path("/proc/stat")) -> tuple[int, int] | None:
+    """Return the busy and stolen CPU ticks since boot (Linux), None where unknown.
+
+    Stolen: time a virtual machine wanted to run while its host ran something else.
+    """
+    try:
+        fields = [int(value) for value in stat.read_text().split("\n", 1)[0].split()[1:9]]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    except (OSError, ValueError):
+        return None
+    return user + nice + system + irq + softirq, steal
+
+
+def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """Return the share of the CPU time wanted between two ``cpu_ticks`` the host kept."""
+    if before is None or after is None:
+        return None
+    busy, stolen = after[0] - before[0], after[1] - before[1]
+    return round(stolen / (busy + stolen), 3) if busy + stolen > 0 else None
+
+
 async def _bench_stt(config: Config, server: RunningServer, result: dict[str, Any]) -> None:
     cold = await transcribe(server.port, config.clips[0].pcm(), 0, config.language)
     result["first_stt_ms"] = cold.latency_ms
@@ -178,7 +199,9 @@ async def bench_server(config: Config, settings: Settings, name: str) -> dict[st
             "idle_ms": await measure.describe_idle(server.port, config.describe_samples)
         }
         if "stt" in roles:
+            ticks = cpu_ticks()
             await _bench_stt(config, server, result)
+            result["stt_cpu_stolen"] = steal_share(ticks, cpu_ticks())
         if name == FASTER_WHISPER_ENDPOINTING:
             return result  # Describe and memory: as the peer's without endpointing
         config.say(f"{name}: Describe under load for {config.load_seconds:g} s")

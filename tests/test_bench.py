@@ -31,7 +31,7 @@ from bench.client import (
 )
 from bench.measure import tts_level
 from bench.report import GOALS, PEERS_TOGETHER
-from bench.run import TTS_TEXT
+from bench.run import TTS_TEXT, cpu_ticks, steal_share
 from bench.servers import (
     CHATTERBOX,
     FASTER_WHISPER,
@@ -115,9 +115,28 @@ def test_quick_bench_reports_every_metric_and_ratio(
     assert all(goal["met"] in (True, False) for goal in document["goals"])
     assert document["transcripts_agree"][1] == 2
 
+    for name in (CHATTERBOX, FASTER_WHISPER, FASTER_WHISPER_ENDPOINTING):
+        stolen = document["servers"][name]["stt_cpu_stolen"]
+        assert stolen is not None  # (Linux: /proc/stat has steal)
+        assert 0 <= stolen <= 1
+    assert "CPU time the host kept (steal) during each server's STT: chatterbox" in result.stdout
     for name in (FASTER_WHISPER, PIPER, PEERS_TOGETHER):
         assert name in result.stdout
     assert out.with_suffix(".png").stat().st_size > 10_000
+
+
+def test_cpu_steal_share(tmp_path: Path) -> None:
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 10 20 5000 7 1 2 30 0 0\ncpu0 50 5 10 2500 3 0 1 15 0 0\n")
+    before = cpu_ticks(stat)
+    assert before == (100 + 10 + 20 + 1 + 2, 30)
+    stat.write_text("cpu  160 10 40 5100 7 1 2 50 0 0\n")
+    assert steal_share(before, cpu_ticks(stat)) == round(20 / (80 + 20), 3)
+    assert steal_share(before, before) is None  # nothing ran
+    stat.write_text("cpu  1 2 3\n")
+    assert cpu_ticks(stat) is None
+    assert cpu_ticks(tmp_path / "missing") is None
+    assert steal_share(None, before) is None
 
 
 @pytest.mark.parametrize(
