@@ -97,7 +97,7 @@ class Speculation:
 
         While the speculative transcription runs no check is started: it cannot be stopped,
         so a check could change nothing, and on a small machine the VAD's thread would slow
-        Whisper's (by about a tenth, real base int8 on 2 threads). ``_job_done`` checks next.
+        Whisper's (by about a tenth, real base int8 on 2 threads). The job's end checks next.
         """
         if self._check is not None and not self._check.done():
             return
@@ -147,6 +147,7 @@ class Speculation:
             self._loop.call_soon_threadsafe(self._after_job)
 
     def _after_job(self) -> None:
+        """Judge with the transcript now ready; unless that ended it, check the audio since."""
         self._judge()
         if self.ended is None:
             self._start_check()
