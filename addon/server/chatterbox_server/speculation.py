@@ -147,10 +147,9 @@ class Speculation:
             self._loop.call_soon_threadsafe(self._after_job)
 
     def _after_job(self) -> None:
-        """Judge with the transcript now ready; unless that ended it, check the audio since."""
+        """Judge with the transcript now ready, then check the audio since (if not ended)."""
         self._judge()
-        if self.ended is None:
-            self._start_check()
+        self._start_check()  # (an ended utterance has stopped checking)
 
     def _judge(self) -> None:
         """Ask the end-of-speech rules whether the utterance is over; tell ``on_end`` once."""
