@@ -5,8 +5,8 @@ malformed replies and Wyoming ``Error`` events all become a :class:`ChatterboxEr
 translated ``HomeAssistantError``.
 
 Works with wyoming 1.7.2 (what Home Assistant core pins) and newer: fields that only newer
-releases model (``transcript_names``, ``context``) are added to the event data under the
-same wire names the newer classes use.
+releases model (``transcript_names``, ``vad_sensitivity``, ``context``) are added to the event
+data under the same wire names the newer classes use.
 """
 
 from __future__ import annotations
@@ -248,8 +248,12 @@ class ChatterboxClient:
         audio: AsyncIterable[bytes],
         language: str | None,
         names: list[str] | None = None,
+        vad_sensitivity: str | None = None,
     ) -> str:
         """Stream 16 kHz mono 16-bit PCM to the server and return its transcript.
+
+        ``vad_sensitivity`` (Home Assistant's aggressive, default, relaxed) tells the server how
+        much silence ends the command; None leaves it to the server (Home Assistant's default).
 
         The transcript may come before ``audio`` ends (the server found the end of speech):
         the upload then stops with AudioStop and the rest of ``audio`` is not read.
@@ -260,6 +264,8 @@ class ChatterboxClient:
             transcribe = Transcribe(language=language).event()
             if names is not None:
                 transcribe.data["transcript_names"] = names
+            if vad_sensitivity is not None:
+                transcribe.data["vad_sensitivity"] = str(vad_sensitivity)
             await connection.write(transcribe)
             await connection.write(
                 AudioStart(rate=SAMPLE_RATE, width=SAMPLE_WIDTH, channels=SAMPLE_CHANNELS).event()

@@ -13,6 +13,7 @@ from .client import CannotConnect, ChatterboxError
 from .const import CONF_STT_LANGUAGE, LOGGER
 from .coordinator import ChatterboxConfigEntry
 from .entity import ChatterboxEntity
+from .satellite import vad_sensitivity
 
 PARALLEL_UPDATES = 0
 
@@ -71,12 +72,19 @@ class ChatterboxSpeechToText(ChatterboxEntity, stt.SpeechToTextEntity):
     async def async_process_audio_stream(
         self, metadata: stt.SpeechMetadata, stream: AsyncIterable[bytes]
     ) -> stt.SpeechResult:
-        """Stream the audio to the server; any failure is an error result, never a hang."""
+        """Stream the audio to the server; any failure is an error result, never a hang.
+
+        The satellite's finished-speaking sensitivity goes with it: the server ends the command
+        after no less silence than Home Assistant's own VAD would wait for.
+        """
         language = self.entry.options.get(CONF_STT_LANGUAGE) or metadata.language
         names = self.entry.runtime_data.names
         try:
             text = await self.client.transcribe(
-                stream, language, names.async_get() if names is not None else None
+                stream,
+                language,
+                names.async_get() if names is not None else None,
+                vad_sensitivity(self.hass, self),
             )
         except ChatterboxError as err:
             LOGGER.warning("Speech-to-text on %s failed: %s", self.entity_id, err)

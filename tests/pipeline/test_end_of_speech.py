@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from homeassistant.components import stt
 from homeassistant.components.assist_pipeline import (
+    AudioSettings,
     PipelineEventType,
     PipelineStage,
+    VadSensitivity,
     async_pipeline_from_audio_stream,
 )
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -109,3 +111,33 @@ async def test_core_wyoming_integration_gets_the_early_answer(
     assert result.result == stt.SpeechResultState.SUCCESS
     assert result.text == EXPECTED
     assert microphone.taken < microphone.total - EXTRA_SILENCE * 1000 / satellite.CHUNK_MS / 2
+
+
+async def test_the_satellites_sensitivity_reaches_the_server(voice: Voice) -> None:
+    """A satellite's "finished speaking detection" (the run's silence) sets the server's wait.
+
+    Home Assistant tells an STT entity nothing of it; the integration finds it in the pipeline
+    run and sends it as ``Transcribe.vad_sensitivity``. At real-time pace, each longer wait
+    takes the satellite's microphone that much longer before the transcript ends the stream.
+    """
+    taken: dict[VadSensitivity, int] = {}
+    for sensitivity in (VadSensitivity.AGGRESSIVE, VadSensitivity.DEFAULT, VadSensitivity.RELAXED):
+        run = RecordedRun()
+        microphone = Microphone()
+        await async_pipeline_from_audio_stream(
+            voice.hass,
+            context=Context(),
+            event_callback=run.on_event,
+            stt_metadata=speech_metadata(),
+            stt_stream=microphone.stream(),
+            pipeline_id=voice.pipeline_id,
+            end_stage=PipelineStage.STT,
+            audio_settings=AudioSettings(silence_seconds=VadSensitivity.to_seconds(sensitivity)),
+        )
+        assert run.error is None, run.error
+        assert run.transcript == EXPECTED
+        taken[sensitivity] = microphone.taken
+    seconds = {s: n * satellite.CHUNK_MS / 1000 for s, n in taken.items()}
+    # HA's waits differ by 0.45 s and 0.55 s; the transcript of the test model is ready sooner
+    assert seconds[VadSensitivity.DEFAULT] - seconds[VadSensitivity.AGGRESSIVE] >= 0.25, seconds
+    assert seconds[VadSensitivity.RELAXED] - seconds[VadSensitivity.DEFAULT] >= 0.4, seconds

@@ -31,7 +31,7 @@ async def test_single_round_trip_in_real_time(roundtrip_server: ServerProcess) -
     """A clip streamed at the pace it was spoken comes back as its transcript and an answer."""
     kitchen = clip("turn_on_kitchen_light")
     # A satellite streams on until it is answered: 1 s more silence than the clip has, so
-    # every end-of-speech rule (at most 1.0 s) ends the command before the audio does.
+    # every end-of-speech rule (at most 1.2 s by default) ends the command before the audio does.
     pcm = kitchen.pcm() + bytes(2 * satellite.RATE)
     trip = await satellite.round_trip(roundtrip_server.uri, pcm, realtime=True)
 

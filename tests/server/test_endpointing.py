@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from wyoming.asr import Transcribe, Transcript
+from wyoming.asr import Transcribe, Transcript, VadSensitivity
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncClient
 from wyoming.event import Event
@@ -72,14 +72,20 @@ def test_reading(text: str, language: str | None, expected: str) -> None:
     assert reading(text, language) == expected
 
 
-def test_sensitivity_picks_the_silences() -> None:
+def test_sensitivity_picks_home_assistants_wait() -> None:
+    """The least silence is Home Assistant's own VAD's (assist_pipeline/vad.py) at each level."""
+    assert {name: s.least for name, s in SENSITIVITIES.items()} == {
+        "aggressive": 0.25,
+        "default": 0.7,
+        "relaxed": 1.25,
+    }
     assert sensitivity_silences("relaxed") == SENSITIVITIES["relaxed"]
-    assert sensitivity_silences("aggressive").complete < SENSITIVITIES["default"].complete
+    assert sensitivity_silences(VadSensitivity.AGGRESSIVE) == SENSITIVITIES["aggressive"]
     assert sensitivity_silences(None) == SENSITIVITIES["default"]
     assert sensitivity_silences("sleepy") == SENSITIVITIES["default"]
     assert sensitivity_silences(3) == SENSITIVITIES["default"]
     for silences in SENSITIVITIES.values():
-        assert silences.complete < silences.neutral < silences.trailing
+        assert silences.least < silences.unfinished
 
 
 def _judge(silence: float, text: str | None, log_prob: float = -0.3, pad: int = 3200) -> str | None:
@@ -91,16 +97,28 @@ def _judge(silence: float, text: str | None, log_prob: float = -0.3, pad: int = 
     return end.judge(checked, checked, speech, text, log_prob)
 
 
-def test_judge_waits_for_enough_silence_after_what_was_said() -> None:
-    assert _judge(0.25, "Turn on the kitchen light.") is None
-    assert _judge(0.31, "Turn on the kitchen light.") == "complete"
-    assert _judge(0.9, "Turn on the") is None
-    assert _judge(1.01, "Turn on the") == "trailing"
+def test_a_complete_transcript_never_shortens_the_wait() -> None:
+    """However finished it reads, nothing ends before Home Assistant's own 0.7 s."""
+    assert _judge(0.3, "Turn on the kitchen light.") is None
+    assert _judge(0.69, "Turn on the kitchen light.") is None
+    assert _judge(0.7, "Turn on the kitchen light.") == "silence"
     assert _judge(0.5, None) is None  # no transcript yet: go on
     assert _judge(0.1, "Turn on the kitchen light.") is None  # the segment is still open
-    # Read complete, but heard unsurely (a command said halfway often is): wait longer.
-    assert _judge(0.6, "Santa Furma's tattoo!", log_prob=-0.8) is None
-    assert _judge(0.71, "Santa Furma's tattoo!", log_prob=-0.8) == "neutral"
+    assert _judge(2.0, None) is None  # however long: the answer needs a transcript
+
+
+def test_evidence_of_an_unfinished_command_only_lengthens_it() -> None:
+    """A trailing word, Whisper's "...", or an unsure decode: 0.5 s more."""
+    for text, log_prob in (
+        ("Turn on the", -0.3),
+        ("Set a timer for...", -0.3),
+        ("Santa Furma's tattoo!", -0.8),  # reads complete, heard unsurely
+    ):
+        assert _judge(1.19, text, log_prob) is None, text
+        assert _judge(1.2, text, log_prob) == "unfinished", text
+    assert EndOfSpeech(SENSITIVITIES["default"], "en", 0).earliest_end(RATE, ((0, RATE // 2),)) == (
+        RATE // 2 + int(0.7 * RATE)
+    )
 
 
 def test_judge_bounds_every_utterance() -> None:
@@ -193,7 +211,7 @@ async def test_transcript_comes_before_audio_stop_and_only_once(
         assert transcript is not None, "no transcript before AudioStop"
         assert transcript.text == "turn on the kitchen light"
         assert sent < len(pcm) / 2 / RATE  # while audio was still coming
-        assert sent >= 0.3 + 1.5 + 0.3  # not before 0.3 s of silence
+        assert sent >= 0.3 + 1.5 + 0.7  # not before Home Assistant's 0.7 s of silence
         # What the client does next: more audio (dropped), then AudioStop: nothing more.
         for _ in range(10):
             chunk = AudioChunk(rate=RATE, width=2, channels=1, audio=bytes(CHUNK * 2))
@@ -204,7 +222,7 @@ async def test_transcript_comes_before_audio_stop_and_only_once(
         again, _ = await _stream(conn, pcm, speed=4)
         assert again is not None
         assert again.text == transcript.text
-    assert "end of speech (complete)" in caplog.text
+    assert "end of speech (silence)" in caplog.text
 
 
 async def test_old_client_reading_after_audio_stop_gets_one_transcript(uri: str) -> None:
@@ -265,17 +283,43 @@ async def test_maximum_length_ends_the_utterance(
     assert "end of speech (max-length)" in caplog.text
 
 
-async def test_relaxed_sensitivity_waits_longer(uri: str) -> None:
-    """0.45 s of silence ends a complete command by default, not when relaxed (0.6 s)."""
-    pcm = _command(trailing=0.45)
+async def _sent_before_the_answer(uri: str, pcm: bytes, sensitivity: str | None) -> float | None:
+    """Seconds of ``pcm`` sent (real time) before the Transcript came; None: it never came."""
     async with client(uri) as conn:
-        default, _ = await _stream(conn, pcm, speed=1)
-    async with client(uri) as conn:
-        relaxed, _ = await _stream(
-            conn, pcm, speed=1, transcribe=Transcribe(language="en", vad_sensitivity="relaxed")
+        transcript, sent = await _stream(
+            conn, pcm, speed=1, transcribe=Transcribe(language="en", vad_sensitivity=sensitivity)
         )
+    return None if transcript is None else sent
+
+
+async def test_each_sensitivity_waits_home_assistants_silence(uri: str) -> None:
+    """1.0 s of silence ends a command by default (0.7 s), not when relaxed (1.25 s).
+
+    An aggressive client (0.25 s) gets it sooner than the default.
+    """
+    pcm = _command(trailing=1.0)
+    speech_end = 0.3 + 1.5
+    default = await _sent_before_the_answer(uri, pcm, None)
+    aggressive = await _sent_before_the_answer(uri, pcm, "aggressive")
+    relaxed = await _sent_before_the_answer(uri, pcm, "relaxed")
     assert default is not None
+    assert default >= speech_end + 0.7
+    assert aggressive is not None
+    assert speech_end + 0.25 <= aggressive < default - 0.2
     assert relaxed is None
+
+
+async def test_a_pause_after_a_complete_command_is_not_its_end(uri: str) -> None:
+    """A 0.6 s pause after what reads as a complete command does not end it by default.
+
+    (The test model hears every piece of speech as "turn on the kitchen light".)
+    """
+    lead, pause, tail = (np.zeros(int(s * RATE), dtype=np.float32) for s in (0.3, 0.6, 1.5))
+    pcm = to_pcm16(np.concatenate([lead, speech_like(1.0, seed=3), pause,
+                                   speech_like(1.0, seed=4), tail]))  # fmt: skip
+    sent = await _sent_before_the_answer(uri, pcm, "default")
+    assert sent is not None
+    assert sent >= 0.3 + 1.0 + 0.6 + 1.0 + 0.7, "answered at the pause"
 
 
 async def test_flag_off_answers_at_audio_stop_only(test_models: Path) -> None:

@@ -6,27 +6,25 @@ before the client's AudioStop. :class:`EndOfSpeech` judges one utterance from wh
 :mod:`.speculation` sees at every check: where the VAD found speech, and the speculative
 transcript of that speech once it is ready.
 
-- **What was said decides how long a pause must be.** A transcript that reads as a complete
-  command ends the utterance after a short silence (``Silences.complete``); one that trails off
-  (it ends in a conjunction, a preposition or an article, or in Whisper's "...") waits longer
-  (``Silences.trailing``) for the rest. For languages without a word list only "..." is known,
-  and every other transcript waits ``Silences.neutral``.
-- **How surely Whisper heard it counts too.** Said halfway, a command often comes back as
-  confident-looking nonsense ("Santa Furma's tattoo!" for "set the thermostat to ..."), but
-  with a low log probability: a complete reading below ``UNSURE_LOG_PROB`` waits
-  ``Silences.neutral``, by default Home Assistant's own 0.7 s. (On the corpus, real base int8:
-  6 of 10 first halves of paused commands scored below -0.7, 7 of 34 whole commands did.) With
-  names, such a transcript is also decoded again with a wider beam (``stt``); it stays unsure
-  even when the second decode is surer.
-- ``Transcribe.vad_sensitivity`` (Home Assistant's aggressive, default, relaxed) picks the
-  silences.
+- **Never sooner than Home Assistant.** An utterance ends only after at least as much unbroken
+  silence as Home Assistant's own VAD waits for at the client's ``Transcribe.vad_sensitivity``
+  (``HA_SILENCE_SECONDS``, the values of HA's ``assist_pipeline/vad.py``: default 0.7 s,
+  relaxed 1.25 s, aggressive 0.25 s; unknown or absent: default). A complete-looking transcript
+  is no evidence the speaker is done ("turn on the lights ... in the office"), so it never
+  shortens the wait: the speed comes from the transcript being ready when the silence is.
+- **Evidence of an unfinished command only lengthens it** by ``UNFINISHED_EXTRA_SECONDS``: a
+  transcript that trails off (a conjunction, a preposition or an article last, Whisper's
+  "...", a dash or comma), or one Whisper was unsure of (mean log probability below
+  ``UNSURE_LOG_PROB``: said halfway, a command often comes back as confident-looking nonsense).
 - **Every utterance is bounded**: no speech within ``NO_SPEECH_SECONDS`` ends it with an empty
   transcript, and ``MAX_SECONDS`` of audio ends it with what was said (Home Assistant's own VAD
   gives up at 15 s too).
 
-Silence is counted in audio received and checked by the VAD, not in wall time: a client sending
-faster than real time gets the same decisions, and audio not yet checked never counts as
-silence.
+Silence is counted in audio received and checked by the VAD, from where Silero last heard
+speech (the segment's end before its padding), not in wall time: a client sending faster than
+real time gets the same decisions, and audio not yet checked never counts as silence. Home
+Assistant's VAD adds up the silences of a command until a second of speech resets them; this
+rule needs them unbroken, so it never ends sooner on the same audio.
 """
 
 from __future__ import annotations
@@ -40,24 +38,32 @@ from .stt import SAMPLE_RATE, UNSURE_LOG_PROB, Speech
 NO_SPEECH_SECONDS = 5.0
 MAX_SECONDS = 15.0
 
-Reason = Literal["complete", "trailing", "neutral", "no-speech", "max-length"]
-"""Why an utterance ended: the rule that ended it."""
+Reason = Literal["silence", "unfinished", "no-speech", "max-length"]
+"""Why an utterance ended: Home Assistant's silence after what reads finished, the longer
+silence after what reads unfinished, no speech at all, or the maximum length."""
+
+HA_SILENCE_SECONDS = {"aggressive": 0.25, "default": 0.7, "relaxed": 1.25}
+"""Home Assistant's own VAD's silence by sensitivity (``VadSensitivity.to_seconds``)."""
+UNFINISHED_EXTRA_SECONDS = 0.5
+"""More silence awaited after a transcript that reads unfinished or was heard unsurely."""
 
 
 @dataclass(frozen=True)
 class Silences:
-    """Seconds of silence after the last word that end an utterance, by what was said."""
+    """Seconds of unbroken silence after the last word that end an utterance."""
 
-    complete: float
-    trailing: float
-    neutral: float
+    least: float
+    """Home Assistant's own wait at the client's sensitivity: nothing ends sooner."""
+    unfinished: float
+    """The wait when what was said reads unfinished or was heard unsurely."""
+
+    @classmethod
+    def after(cls, seconds: float) -> Silences:
+        """Silences for Home Assistant's wait of ``seconds``."""
+        return cls(seconds, seconds + UNFINISHED_EXTRA_SECONDS)
 
 
-SENSITIVITIES = {
-    "aggressive": Silences(complete=0.2, trailing=0.7, neutral=0.5),
-    "default": Silences(complete=0.3, trailing=1.0, neutral=0.7),  # neutral: HA's own VAD's
-    "relaxed": Silences(complete=0.6, trailing=1.25, neutral=1.0),
-}
+SENSITIVITIES = {name: Silences.after(seconds) for name, seconds in HA_SILENCE_SECONDS.items()}
 
 
 def _words(text: str) -> frozenset[str]:
@@ -122,15 +128,20 @@ class EndOfSpeech:
         self.max_samples = int(MAX_SECONDS * SAMPLE_RATE)
         self.no_speech_samples = int(NO_SPEECH_SECONDS * SAMPLE_RATE)
 
-    def silence_after(self, checked: int, speech: Speech) -> int | None:
-        """Return the samples of silence after the last speech, None while it may go on.
+    def last_word(self, checked: int, speech: Speech) -> int | None:
+        """Return where Silero last heard speech, None while it may go on.
 
         ``speech`` is what the VAD found in the first ``checked`` samples: a last segment that
         reaches the end is open (speaking, or too short a pause to close it).
         """
         if not speech or speech[-1][1] >= checked:
             return None
-        return checked - (speech[-1][1] - self.pad_samples)
+        return speech[-1][1] - self.pad_samples
+
+    def earliest_end(self, checked: int, speech: Speech) -> int | None:
+        """Return the audio length at which the utterance could end soonest, if speech paused."""
+        last = self.last_word(checked, speech)
+        return None if last is None else last + int(self.silences.least * SAMPLE_RATE)
 
     def judge(
         self,
@@ -150,11 +161,10 @@ class EndOfSpeech:
             return "max-length"
         if not speech:
             return "no-speech" if checked >= self.no_speech_samples else None
-        silence = self.silence_after(checked, speech)
-        if silence is None or text is None:
+        last = self.last_word(checked, speech)
+        if last is None or text is None:
             return None  # (audio after the check is not counted: speech may have resumed)
-        rule = reading(text, self.language)
-        if rule == "complete" and log_prob < UNSURE_LOG_PROB:
-            rule = "neutral"
-        needed = getattr(self.silences, rule)
-        return rule if silence >= needed * SAMPLE_RATE else None
+        unfinished = reading(text, self.language) == "trailing" or log_prob < UNSURE_LOG_PROB
+        rule: Reason = "unfinished" if unfinished else "silence"
+        needed = self.silences.unfinished if unfinished else self.silences.least
+        return rule if checked - last >= needed * SAMPLE_RATE else None

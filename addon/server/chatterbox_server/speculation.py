@@ -18,7 +18,8 @@ transcript is ready, never what it says.
 With end of speech on (:mod:`.endpointing`), every check and every finished job is also put
 to an :class:`~.endpointing.EndOfSpeech`; when it judges the utterance ended, ``on_end`` is
 called and :attr:`Speculation.answer` holds the transcript (already made, for the speech the
-last check found).
+last check found). Once speech has paused, the next check comes exactly when the least silence
+that could end the utterance has arrived.
 
 Speculative transcriptions share the ``--stt-workers`` threads with everyone's final ones: under
 load a speculative job can delay another connection's request by one transcription (a miss
@@ -119,6 +120,9 @@ class Speculation:
         # Check again after CHECK_SECONDS of audio, or later if checks get costly (long audio).
         gap = max(CHECK_SECONDS, cost / CHECK_BUDGET)
         self._next_check = len(audio) + int(gap * SAMPLE_RATE)
+        if self.end is not None and (soonest := self.end.earliest_end(len(audio), speech)):
+            # check again exactly when enough silence may have passed, not up to a gap later
+            self._next_check = min(self._next_check, max(soonest, len(audio) + 1))
         self._checked = (len(audio), speech)
         self._speculate(audio, speech)
         self._judge()
