@@ -21,11 +21,23 @@ class Clip:
     snr_db: float | None = None  # pink noise mixed in at this SNR (None: clean)
     names: tuple[str, ...] = ()  # the home's names the command mentions (transcript_names)
     pause: float | None = None  # seconds of silence inside the command (None: said at once)
+    split: str = "dev"  # "dev" (tune on these) or "test" (held out)
+    source: str = "espeak-ng"  # "espeak-ng" or "piper" (en_US-joe-medium)
+    kind: str | None = None  # a pause's kind: "hesitation" or "afterthought"
+    prefix: str | None = None  # the words before the pause
+    sample: bool = False  # one of the fixed CI sample (clips() and paused_clips())
 
     def pcm(self) -> bytes:
         """The clip's raw PCM frames."""
         with wave.open(str(self.path), "rb") as wav:
             return wav.readframes(wav.getnframes())
+
+    @property
+    def speech_end(self) -> float:
+        """Seconds into the clip where the last word ends (before the trailing silence)."""
+        with wave.open(str(self.path), "rb") as wav:
+            duration = wav.getnframes() / wav.getframerate()
+        return duration - self.trailing_silence
 
 
 def _all_clips() -> list[Clip]:
@@ -39,16 +51,35 @@ def _all_clips() -> list[Clip]:
             value.get("snr_db"),
             tuple(value.get("names", ())),
             value.get("pause"),
+            value.get("split", "dev"),
+            value.get("source", "espeak-ng"),
+            value.get("kind"),
+            value.get("prefix"),
+            bool(value.get("sample", False)),
         )
         for key, value in sorted(entries.items())
     ]
 
 
 def clips() -> list[Clip]:
-    """Every command said at once (the corpus), in a stable order."""
-    return [clip for clip in _all_clips() if clip.pause is None]
+    """The CI sample's commands said at once, in a stable order."""
+    return [clip for clip in _all_clips() if clip.sample and clip.pause is None]
 
 
 def paused_clips() -> list[Clip]:
-    """The commands with a pause inside ("turn on the ... hallway lights"), in a stable order."""
-    return [clip for clip in _all_clips() if clip.pause is not None]
+    """The CI sample's commands with a pause inside ("turn on the ... hallway lights")."""
+    return [clip for clip in _all_clips() if clip.sample and clip.pause is not None]
+
+
+def corpus(split: str | None = None, paused: bool | None = None) -> list[Clip]:
+    """Every clip of the whole corpus, in a stable order (by id).
+
+    split: only "dev" or only "test" clips (None: both); paused: only commands with a pause
+    inside (True), only those said at once (False), or both (None).
+    """
+    return [
+        clip
+        for clip in _all_clips()
+        if (split is None or clip.split == split)
+        and (paused is None or (clip.pause is not None) == paused)
+    ]
