@@ -11,12 +11,13 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench.report import TRAILING_SILENCE, table
 from bench.run import Config, run
-from bench.servers import SERVERS
-from tests.corpus import Clip, clips, paused_clips
+from bench.servers import DEFAULT_SENSITIVITY, SENSITIVITIES, SERVERS
+from tests.corpus import Clip, clips, corpus, paused_clips
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "scripts" / "make_test_models.py"
@@ -42,9 +43,20 @@ def test_models() -> Path:
     return target
 
 
+SPLITS = ("test", "dev", "sample")
+"""The corpus halves (held out from tuning: test; tuned on: dev) and the fixed CI sample."""
+
+
 def quick_clips() -> list[Clip]:
-    """Return the clips ending in >= 0.8 s of silence (what the STT goal is measured on)."""
+    """Return the sample's clips ending in >= 0.8 s of silence (what the STT goals use)."""
     return [clip for clip in clips() if clip.trailing_silence >= TRAILING_SILENCE]
+
+
+def split_clips(split: str, quick: bool = False) -> tuple[list[Clip], list[Clip]]:
+    """Return the complete and the paused commands of ``split`` (--quick: the sample's subset)."""
+    if split == "sample":
+        return (quick_clips() if quick else clips()), paused_clips()
+    return corpus(split=split, paused=False), corpus(split=split, paused=True)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -58,8 +70,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="the clips ending in >= 0.8 s of silence, 2 paused commands, 1 client, 10 syntheses, "
-        "short load (CI)",
+        help="the CI sample's clips ending in >= 0.8 s of silence, 2 paused commands, 1 client, "
+        "Chatterbox at the default sensitivity only, 10 syntheses, short load (CI)",
+    )
+    p.add_argument(
+        "--split",
+        choices=SPLITS,
+        help="which commands: the corpus's test half (default; held out from tuning), its dev "
+        "half, or the fixed CI sample (the default with --quick)",
+    )
+    p.add_argument(
+        "--sensitivities",
+        nargs="+",
+        choices=SENSITIVITIES,
+        help="Home Assistant VAD sensitivities Chatterbox is measured at (sent as "
+        "Transcribe.vad_sensitivity; the others than default: 1 client, STT only, on the "
+        "paused and complete commands). Default: all three; only default with --quick. "
+        "The default is always measured",
     )
     p.add_argument("--models", type=Path, help="DIR/stt and DIR/tts/*.onnx (default: test models)")
     p.add_argument("--voice", help="voice name in DIR/tts (default: the test voice or the first)")
@@ -74,12 +101,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--servers", nargs="+", choices=SERVERS, default=list(SERVERS))
     p.add_argument("--clients", type=int, nargs="+", help="parallel client levels (1 2 4)")
-    p.add_argument("--clips", type=int, help="use only the first N clips")
+    p.add_argument("--clips", type=int, help="use only the first N complete commands")
     p.add_argument(
         "--paused-clips",
         type=int,
-        help="play the first N commands with a pause inside (all 10, at most --clips; "
-        "2 with --quick; 0: none, no paused WER)",
+        help="play the first N commands with a pause inside (default: all the split's, at most "
+        "--clips; 2 with --quick; 0: none, no paused WER or cuts)",
     )
     p.add_argument("--pace", type=float, default=1.0, help="x real time; 0 sends unpaced")
     p.add_argument(
@@ -111,8 +138,15 @@ def parser() -> argparse.ArgumentParser:
         "--no-names",
         dest="names",
         action="store_false",
-        help="send no transcript_names (default: the corpus home's names with every clip, "
-        "as Home Assistant sends the home's names)",
+        help="send no transcript_names (default: the names the chosen commands mention, with "
+        "every clip, as Home Assistant sends the home's names)",
+    )
+    p.add_argument(
+        "--wer-without-names",
+        action=argparse.BooleanOptionalAction,
+        help="play the complete commands once more without names, unpaced, for the WER "
+        "without names, to Chatterbox and wyoming-faster-whisper (default: on; off with "
+        "--quick, as the test models' WER tells nothing)",
     )
     p.add_argument("--sentence-silence", type=float, default=0.2)
     p.add_argument(
@@ -126,26 +160,31 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def home_names() -> tuple[str, ...]:
-    """Return the corpus home's names: every name a clip mentions, once, in corpus order."""
-    return tuple(dict.fromkeys(name for clip in clips() for name in clip.names))
+def home_names(chosen: Sequence[Clip]) -> tuple[str, ...]:
+    """Return the home's names: every name the chosen clips mention, once, in their order."""
+    return tuple(dict.fromkeys(name for clip in chosen for name in clip.names))
 
 
 def config_from(args: argparse.Namespace) -> Config:
     """Build the run configuration; --quick changes only the defaults not given."""
-    chosen = quick_clips() if args.quick else clips()
+    split = args.split or ("sample" if args.quick else "test")
+    chosen, paused = split_clips(split, args.quick)
     if args.clips:
         chosen = chosen[: args.clips]
-    paused = args.paused_clips
-    if paused is None:
-        paused = 2 if args.quick else len(chosen)
+    count = args.paused_clips
+    if count is None:
+        count = 2 if args.quick else len(chosen)
+    paused = paused[:count]
+    sensitivities = args.sensitivities or ((DEFAULT_SENSITIVITY,) if args.quick else SENSITIVITIES)
     return Config(
         models=(args.models or test_models()).resolve(),
         peer_python=args.peer_python,
         chatterbox=args.chatterbox,
         out_dir=args.out.parent,
         clips=chosen,
-        paused=paused_clips()[:paused],
+        paused=paused,
+        split=split,
+        sensitivities=tuple(dict.fromkeys((DEFAULT_SENSITIVITY, *sensitivities))),
         voice=args.voice,
         servers=args.servers,
         clients=args.clients or ((1,) if args.quick else (1, 2, 4)),
@@ -160,7 +199,8 @@ def config_from(args: argparse.Namespace) -> Config:
         stt_workers=args.stt_workers,
         vad_filter=args.vad_filter,
         language=args.language or None,
-        names=home_names() if args.names else (),
+        names=home_names([*chosen, *paused]) if args.names else (),
+        no_names_pass=not args.quick if args.wer_without_names is None else args.wer_without_names,
         sentence_silence=args.sentence_silence,
         quick=args.quick,
     )

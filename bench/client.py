@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +49,11 @@ class SttResult:
     """From the end of the speech in the audio (when it was sent) to the Transcript."""
     early: bool = False
     """The Transcript came before AudioStop (the server found the end of speech)."""
+    heard_s: float | None = None
+    """Seconds of audio sent when the Transcript came (all of it once AudioStop went)."""
+    answer_first_audio_ms: float | None = None
+    """From the end of the speech to the first audio of the spoken answer asked right after
+    the Transcript (``transcribe``'s ``answer``)."""
 
 
 @dataclass(frozen=True)
@@ -95,38 +101,50 @@ async def transcribe(
     language: str | None,
     names: Sequence[str] = (),
     speech_end: float | None = None,
+    sensitivity: str | None = None,
+    answer: tuple[int, str] | None = None,
 ) -> SttResult:
     """Stream ``pcm`` (16 kHz mono s16) in 20 ms chunks at ``pace`` x real time (0: unpaced).
 
-    ``names``, the home's names, go in Transcribe's ``transcript_names`` as HA sends them.
+    ``names``, the home's names, go in Transcribe's ``transcript_names`` as HA sends them;
+    ``sensitivity`` in its ``vad_sensitivity`` (None: not sent, the server's default).
 
     Paced, each chunk leaves once it would have been recorded, as from a microphone. It reads
     while it sends, as Home Assistant's wyoming STT does: a Transcript before the audio ends
-    stops the upload (no AudioStop) and closes. ``speech_end`` (seconds into ``pcm``) is where
-    the speech ends, for ``speech_end_ms``.
+    stops the upload at once (no AudioStop) and closes. ``speech_end`` (seconds into ``pcm``)
+    is where the speech ends, for ``speech_end_ms`` and ``answer_first_audio_ms``.
+
+    ``answer`` (port, text): right after the Transcript, ask that TTS server for ``text``
+    one-shot, as a pipeline speaks its answer, and time the end of speech to its first audio.
     """
     seconds = len(pcm) / (RATE * WIDTH)
     async with asyncio.timeout(TIMEOUT + seconds):
         async with AsyncTcpClient(HOST, port) as client:
-            request = Transcribe(language=language, transcript_names=list(names) or None)
+            request = Transcribe(
+                language=language,
+                transcript_names=list(names) or None,
+                vad_sensitivity=sensitivity,
+            )
             await client.write_event(request.event())
             await client.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
             began = time.perf_counter()
             speech_sent: float | None = None
+            sent_at: list[float] = []  # when each chunk had gone
             reply = asyncio.ensure_future(_transcript(client))
             try:
                 for index, offset in enumerate(range(0, len(pcm), CHUNK_BYTES)):
-                    if reply.done():
-                        break
                     if pace > 0:
                         due = began + (index + 1) * CHUNK_SECONDS / pace  # once recorded
-                        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                        await asyncio.wait([reply], timeout=max(0.0, due - time.perf_counter()))
+                    if reply.done():
+                        break
                     audio = pcm[offset : offset + CHUNK_BYTES]
                     chunk = AudioChunk(rate=RATE, width=WIDTH, channels=CHANNELS, audio=audio)
                     await client.write_event(chunk.event())
+                    sent_at.append(time.perf_counter())
                     done = (offset + len(audio)) / (RATE * WIDTH)
                     if speech_sent is None and speech_end is not None and done >= speech_end:
-                        speech_sent = time.perf_counter()
+                        speech_sent = sent_at[-1]
                 early = reply.done()
                 if not early:
                     await client.write_event(AudioStop().event())
@@ -137,12 +155,18 @@ async def transcribe(
                 if not reply.done():
                     reply.cancel()
                     await asyncio.gather(reply, return_exceptions=True)
-            return SttResult(
-                (arrived - stopped) * 1000,
-                text,
-                (arrived - speech_sent) * 1000 if speech_sent is not None else None,
-                early,
-            )
+        heard = bisect.bisect_right(sent_at, arrived) * CHUNK_BYTES / (RATE * WIDTH)
+        spoken: float | None = None
+        if answer is not None and speech_sent is not None:
+            spoken = (await synthesize(*answer, since=speech_sent)).first_audio_ms
+        return SttResult(
+            (arrived - stopped) * 1000,
+            text,
+            (arrived - speech_sent) * 1000 if speech_sent is not None else None,
+            early,
+            round(min(heard, seconds) if early else seconds, 3),
+            spoken,
+        )
 
 
 async def _transcript(client: AsyncTcpClient) -> tuple[str, float]:
@@ -170,15 +194,18 @@ def stream_chunks(text: str, mode: str) -> list[str]:
     return [first, *words]
 
 
-async def synthesize(port: int, text: str, mode: str = ONESHOT) -> TtsResult:
+async def synthesize(
+    port: int, text: str, mode: str = ONESHOT, since: float | None = None
+) -> TtsResult:
     """Speak ``text`` one-shot (Synthesize) or streamed (SynthesizeStart/Chunk/Stop).
 
     See :func:`stream_chunks` for the streaming modes. One-shot ends at AudioStop, streaming at
-    SynthesizeStopped.
+    SynthesizeStopped. The times run from the first event sent, or from ``since`` (a
+    ``time.perf_counter()`` instant) when given.
     """
     streaming = mode != ONESHOT
     async with asyncio.timeout(TIMEOUT), AsyncTcpClient(HOST, port) as client:
-        started = time.perf_counter()
+        started = time.perf_counter() if since is None else since
         if streaming:
             await client.write_event(SynthesizeStart().event())
             for chunk in stream_chunks(text, mode):
@@ -194,8 +221,8 @@ async def synthesize(port: int, text: str, mode: str = ONESHOT) -> TtsResult:
             if AudioChunk.is_type(event.type):
                 if first is None:
                     first = _ms(started)
-                chunk = AudioChunk.from_event(event)
-                audio_seconds += len(chunk.audio) / (chunk.rate * chunk.width * chunk.channels)
+                got = AudioChunk.from_event(event)
+                audio_seconds += len(got.audio) / (got.rate * got.width * got.channels)
         total = _ms(started)
         if first is None:
             raise RequestError("no audio")

@@ -1,7 +1,8 @@
 """Background load in its own process: satellites streaming audio and clients asking speech.
 
-``python -m bench.load SPEC.json``: runs until SIGTERM, then writes ``{"completed", "errors"}``
-to the spec's ``result`` path. It touches the spec's ``ready`` path once every loop is running.
+``python -m bench.load SPEC.json``: plays the spec's ``clips`` (WAV paths) until SIGTERM, then
+writes ``{"completed", "errors"}`` to the spec's ``result`` path. It touches the spec's
+``ready`` path once every loop is running.
 Kept out of the measuring process so the Describe probe does not queue behind the load.
 """
 
@@ -12,13 +13,18 @@ import contextlib
 import json
 import signal
 import sys
+import wave
 from pathlib import Path
 from typing import Any
 
 from bench.client import synthesize, transcribe
-from tests.corpus import clips
 
 RETRY_PAUSE = 0.1
+
+
+def _pcm(path: Path) -> bytes:
+    with wave.open(str(path), "rb") as wav:
+        return wav.readframes(wav.getnframes())
 
 
 async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
@@ -26,7 +32,7 @@ async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     port, pace, language, text = spec["port"], spec["pace"], spec["language"], spec["text"]
-    audio = [clip.pcm() for clip in clips() if clip.id in spec["clips"]]
+    audio = [_pcm(Path(path)) for path in spec["clips"]]
     completed = 0
     errors: list[str] = []
 

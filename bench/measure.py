@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.client import RATE, WIDTH, describe, synthesize, transcribe
+from bench.client import describe, synthesize, transcribe
 from tests.corpus import Clip
 
 PROBE_INTERVAL = 0.1
@@ -39,22 +39,50 @@ async def stt_level(
     pace: float,
     language: str | None,
     names: Sequence[str] = (),
+    *,
+    sensitivity: str | None = None,
+    answer: tuple[int, str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Play each clip from ``clients`` satellites at once; one record per transcription.
 
-    Every request carries ``names`` (the home's names), whichever clip it is.
+    Every request carries ``names`` (the home's names), whichever clip it is, and
+    ``sensitivity`` as its ``vad_sensitivity``. With ``answer`` (port, text) each client then
+    asks that TTS server to speak ``text`` (see :func:`bench.client.transcribe`). A record
+    holds what the report needs without the corpus: the clip's text, where its speech ends,
+    its pause and kind.
     """
     records: list[dict[str, Any]] = []
     errors: list[str] = []
     for clip in clips:
         pcm = clip.pcm()
-        speech_end = len(pcm) / (RATE * WIDTH) - clip.trailing_silence
         results, failed = await _gather(
-            [transcribe(port, pcm, pace, language, names, speech_end) for _ in range(clients)]
+            [
+                transcribe(
+                    port,
+                    pcm,
+                    pace,
+                    language,
+                    names,
+                    clip.speech_end,
+                    sensitivity=sensitivity,
+                    answer=answer,
+                )
+                for _ in range(clients)
+            ]
         )
         errors += failed
         records += [
-            {"clip": clip.id, "trailing_silence": clip.trailing_silence, **asdict(result)}
+            {
+                "clip": clip.id,
+                "reference": clip.text,
+                "trailing_silence": clip.trailing_silence,
+                "speech_end_s": round(clip.speech_end, 3),
+                "pause": clip.pause,
+                "kind": clip.kind,
+                "pace": pace,
+                "names": len(names),
+                **asdict(result),
+            }
             for result in results
         ]
     return records, errors
@@ -115,7 +143,7 @@ async def describe_loaded(
         ready, result_path = Path(scratch) / "ready", Path(scratch) / "result.json"
         spec = {
             "port": port,
-            "clips": [clip.id for clip in clips],
+            "clips": [str(clip.path) for clip in clips],
             "text": text,
             "pace": pace,
             "language": language,

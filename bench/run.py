@@ -9,7 +9,7 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,17 @@ from bench import measure
 from bench.client import ONESHOT, TTS_MODES, synthesize, transcribe
 from bench.report import summarize
 from bench.servers import (
+    CHATTERBOX,
+    DEFAULT_SENSITIVITY,
+    FASTER_WHISPER,
     FASTER_WHISPER_ENDPOINTING,
+    PIPER,
     ROLES,
     SERVERS,
     RunningServer,
     Settings,
     find_voice,
+    variant,
 )
 from tests.corpus import Clip
 
@@ -32,6 +37,10 @@ TTS_TEXT = (
     "Tomorrow will be sunny in the morning, with a light breeze from the west. "
     "Remember to take the bins out before you go to bed tonight."
 )
+ANSWER_TEXT = "Turned on the lights in the office."
+"""The short answer spoken right after each transcript, for end of speech -> first audio."""
+ANSWERING = {CHATTERBOX: CHATTERBOX, FASTER_WHISPER: PIPER}
+"""Each STT server's TTS in the pipeline pair that speaks the answer."""
 
 
 @dataclass
@@ -42,13 +51,17 @@ class Config:
     peer_python: Path
     chatterbox: Path
     out_dir: Path
-    clips: Sequence[Clip]
+    clips: Sequence[Clip]  # complete commands (said at once)
     paused: Sequence[Clip] = ()  # commands with a pause inside, played from 1 client
+    split: str = "sample"  # which corpus half the clips are: test, dev or the CI sample
+    sensitivities: Sequence[str] = (DEFAULT_SENSITIVITY,)  # Chatterbox's, besides the default
     voice: str | None = None
     servers: Sequence[str] = SERVERS
     clients: Sequence[int] = (1, 2, 4)
     pace: float = 1.0
     tts_text: str = TTS_TEXT
+    answer_text: str = ANSWER_TEXT
+    answers: bool = True  # end of speech -> first audio of the answer (1 client, pairs)
     tts_repeats: int = 30
     tts_gap: float = 0.05
     describe_samples: int = 20
@@ -60,6 +73,7 @@ class Config:
     vad_filter: bool = True
     language: str | None = "en"
     names: tuple[str, ...] = ()  # the home's names, sent with every transcription
+    no_names_pass: bool = True  # the complete commands again without names (unpaced), for WER
     sentence_silence: float = 0.2
     quick: bool = False
     log: Any = field(default=sys.stderr)
@@ -106,7 +120,37 @@ def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -
     return round(stolen / (busy + stolen), 3) if busy + stolen > 0 else None
 
 
-async def _bench_stt(config: Config, server: RunningServer, result: dict[str, Any]) -> None:
+@contextlib.asynccontextmanager
+async def answering(
+    config: Config, settings: Settings, server: RunningServer, clients: int
+) -> AsyncIterator[int | None]:
+    """Yield the port of the TTS that answers ``server``'s transcripts, None for no answers.
+
+    Answers are timed from 1 client only. Chatterbox answers itself; wyoming-faster-whisper's
+    pair is a wyoming-piper started alongside for this phase only (stopped on leaving), as Home
+    Assistant runs the two.
+    """
+    tts = ANSWERING.get(server.name) if config.answers and clients == 1 else None
+    if tts is None or tts not in config.servers:
+        yield None
+        return
+    if tts == server.name:
+        await synthesize(server.port, config.answer_text)  # the voice loaded, as at home
+        yield server.port
+        return
+    partner = RunningServer(tts, settings, config.out_dir / "logs" / "answers")
+    try:
+        config.say(f"{server.name}: starting {tts} alongside to speak the answers")
+        await partner.start()
+        await synthesize(partner.port, config.answer_text)
+        yield partner.port
+    finally:
+        partner.stop()
+
+
+async def _bench_stt(
+    config: Config, settings: Settings, server: RunningServer, result: dict[str, Any]
+) -> None:
     cold = await transcribe(server.port, config.clips[0].pcm(), 0, config.language)
     result["first_stt_ms"] = cold.latency_ms
     result["stt"] = {}
@@ -124,12 +168,76 @@ async def _bench_stt(config: Config, server: RunningServer, result: dict[str, An
     else:
         clients_levels = config.clients
     for clients in clients_levels:
-        config.say(f"{server.name}: STT, {clients} client(s), {len(config.clips)} clips")
-        records, errors = await measure.stt_level(
-            server.port, config.clips, clients, config.pace, config.language, config.names
-        )
+        async with answering(config, settings, server, clients) as answer_port:
+            answer = (answer_port, config.answer_text) if answer_port is not None else None
+            config.say(
+                f"{server.name}: STT, {clients} client(s), {len(config.clips)} clips"
+                + (", each answered" if answer else "")
+            )
+            records, errors = await measure.stt_level(
+                server.port,
+                config.clips,
+                clients,
+                config.pace,
+                config.language,
+                config.names,
+                answer=answer,
+            )
         result["stt"][str(clients)] = records
         result["errors"] += errors
+    if config.no_names_pass and config.names and server.name in (CHATTERBOX, FASTER_WHISPER):
+        config.say(f"{server.name}: STT without names, unpaced, {len(config.clips)} clips")
+        records, errors = await measure.stt_level(server.port, config.clips, 1, 0, config.language)
+        result["stt_no_names"] = records
+        result["errors"] += errors
+
+
+async def _bench_sensitivities(
+    config: Config, server: RunningServer, result: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Chatterbox at the other sensitivities: paused and complete commands, 1 client, STT only.
+
+    Each is a result of its own (``chatterbox-aggressive``...), measured on the running server.
+    """
+    variants: dict[str, dict[str, Any]] = {}
+    for sensitivity in config.sensitivities:
+        if sensitivity == DEFAULT_SENSITIVITY:
+            continue
+        name = variant(sensitivity)
+        config.say(
+            f"{name}: STT, 1 client, {len(config.paused)} paused and {len(config.clips)} "
+            "complete commands"
+        )
+        out: dict[str, Any] = {
+            "roles": ["stt"],
+            "sensitivity": sensitivity,
+            "command": result["command"],
+            "errors": [],
+        }
+        if config.paused:
+            out["stt_paused"], errors = await measure.stt_level(
+                server.port,
+                config.paused,
+                1,
+                config.pace,
+                config.language,
+                config.names,
+                sensitivity=sensitivity,
+            )
+            out["errors"] += errors
+        records, errors = await measure.stt_level(
+            server.port,
+            config.clips,
+            1,
+            config.pace,
+            config.language,
+            config.names,
+            sensitivity=sensitivity,
+        )
+        out["stt"] = {"1": records}
+        out["errors"] += errors
+        variants[name] = out
+    return variants
 
 
 async def bench_tts(
@@ -177,7 +285,10 @@ async def bench_tts(
 
 
 async def bench_server(config: Config, settings: Settings, name: str) -> dict[str, Any]:
-    """Start one server alone, measure its start-up, STT, Describe and memory, stop it."""
+    """Start one server alone, measure its start-up, STT, Describe and memory, stop it.
+
+    Chatterbox's result holds its runs at the other sensitivities under ``variants``.
+    """
     roles = ROLES[name]
     server = RunningServer(name, settings, config.out_dir / "logs")
     result: dict[str, Any] = {
@@ -200,8 +311,10 @@ async def bench_server(config: Config, settings: Settings, name: str) -> dict[st
         }
         if "stt" in roles:
             ticks = cpu_ticks()
-            await _bench_stt(config, server, result)
+            await _bench_stt(config, settings, server, result)
             result["stt_cpu_stolen"] = steal_share(ticks, cpu_ticks())
+        if name == CHATTERBOX:
+            result["variants"] = await _bench_sensitivities(config, server, result)
         if name == FASTER_WHISPER_ENDPOINTING:
             return result  # Describe and memory: as the peer's without endpointing
         config.say(f"{name}: Describe under load for {config.load_seconds:g} s")
@@ -246,7 +359,10 @@ async def run(config: Config) -> dict[str, Any]:
             peer_python=config.peer_python,
             scratch=Path(scratch),
         )
-        servers = {name: await bench_server(config, settings, name) for name in config.servers}
+        servers: dict[str, dict[str, Any]] = {}
+        for name in config.servers:
+            servers[name] = await bench_server(config, settings, name)
+            servers.update(servers[name].pop("variants", {}))
         speakers = [name for name in config.servers if "tts" in ROLES[name]]
         for name, tts in (await bench_tts(config, settings, speakers)).items():
             result = servers[name]
@@ -259,6 +375,8 @@ async def run(config: Config) -> dict[str, Any]:
         "duration_s": round(time.time() - started, 1),
         "machine": machine(),
         "quick": config.quick,
+        "split": config.split,
+        "sensitivities": list(config.sensitivities),
         "models": str(config.models),
         "voice": str(voice),
         "clips": [clip.id for clip in config.clips],
@@ -266,6 +384,7 @@ async def run(config: Config) -> dict[str, Any]:
         "clients": list(config.clients),
         "pace": config.pace,
         "tts_text": config.tts_text,
+        "answer_text": config.answer_text if config.answers else None,
         "tts_repeats": config.tts_repeats,
         "tts_gap": config.tts_gap,
         "load_seconds": config.load_seconds,

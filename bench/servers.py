@@ -24,6 +24,15 @@ FASTER_WHISPER_ENDPOINTING = "wyoming-faster-whisper+endpointing"
 ENDPOINTING_SECONDS = "0.5"  # the peer answers after this much VAD silence (--vad-endpointing)
 PIPER = "wyoming-piper"
 SERVERS = (CHATTERBOX, FASTER_WHISPER, FASTER_WHISPER_ENDPOINTING, PIPER)
+LABELS = {
+    FASTER_WHISPER: "the peer as Home Assistant runs it: the whole clip with its tail of "
+    "silence, then AudioStop",
+    FASTER_WHISPER_ENDPOINTING: f"the peer with --vad-endpointing {ENDPOINTING_SECONDS}",
+}
+# Home Assistant's VAD sensitivities (Transcribe.vad_sensitivity): Chatterbox's default run
+# sends none (the server's default); the others run as variants named by variant().
+DEFAULT_SENSITIVITY = "default"
+SENSITIVITIES = (DEFAULT_SENSITIVITY, "aggressive", "relaxed")
 ROLES = {
     CHATTERBOX: ("stt", "tts"),
     FASTER_WHISPER: ("stt",),
@@ -31,6 +40,11 @@ ROLES = {
     PIPER: ("tts",),
 }
 READY_TIMEOUT = 180.0
+
+
+def variant(sensitivity: str) -> str:
+    """Name Chatterbox's results at ``sensitivity`` (``chatterbox`` at the default)."""
+    return CHATTERBOX if sensitivity == DEFAULT_SENSITIVITY else f"{CHATTERBOX}-{sensitivity}"
 
 
 @dataclass(frozen=True)
