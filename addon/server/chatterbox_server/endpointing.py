@@ -21,7 +21,8 @@ transcript of that speech once it is ready.
   gives up at 15 s too).
 
 Silence is counted in audio received and checked by the VAD, from where Silero last heard
-speech (the segment's end before its padding), not in wall time: a client sending faster than
+speech (the segment's end before its padding), less ``ONSET_LAG_SECONDS`` (a word that starts
+softly is heard late), not in wall time: a client sending faster than
 real time gets the same decisions, and audio not yet checked never counts as silence. Home
 Assistant's VAD adds up the silences of a command until a second of speech resets them; this
 rule needs them unbroken, so it never ends sooner on the same audio.
@@ -46,6 +47,10 @@ HA_SILENCE_SECONDS = {"aggressive": 0.25, "default": 0.7, "relaxed": 1.25}
 """Home Assistant's own VAD's silence by sensitivity (``VadSensitivity.to_seconds``)."""
 UNFINISHED_EXTRA_SECONDS = 0.5
 """More silence awaited after a transcript that reads unfinished or was heard unsurely."""
+ONSET_LAG_SECONDS = 0.1
+"""Added to every wait: Silero hears a word that starts softly ("for", "thirty") up to 0.08 s
+late (the corpus's development half), so the silence it measures can be that much longer than
+the real pause. With this the real silence is never shorter than Home Assistant's wait."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,9 @@ class EndOfSpeech:
     def earliest_end(self, checked: int, speech: Speech) -> int | None:
         """Return the audio length at which the utterance could end soonest, if speech paused."""
         last = self.last_word(checked, speech)
-        return None if last is None else last + int(self.silences.least * SAMPLE_RATE)
+        if last is None:
+            return None
+        return last + round((self.silences.least + ONSET_LAG_SECONDS) * SAMPLE_RATE)
 
     def judge(
         self,
@@ -167,4 +174,4 @@ class EndOfSpeech:
         unfinished = reading(text, self.language) == "trailing" or log_prob < UNSURE_LOG_PROB
         rule: Reason = "unfinished" if unfinished else "silence"
         needed = self.silences.unfinished if unfinished else self.silences.least
-        return rule if checked - last >= needed * SAMPLE_RATE else None
+        return rule if checked - last >= round((needed + ONSET_LAG_SECONDS) * SAMPLE_RATE) else None
