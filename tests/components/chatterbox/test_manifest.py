@@ -26,6 +26,8 @@ def test_manifest_keys_ordered_and_complete() -> None:
     assert manifest["integration_type"] == "service"
     assert manifest["iot_class"] == "local_push"
     assert manifest["zeroconf"] == ["_chatterbox._tcp.local."]
+    # satellite.py reads the satellite's sensitivity from assist_pipeline's runs
+    assert "assist_pipeline" in manifest["dependencies"]
     for key in ("codeowners", "documentation", "issue_tracker", "requirements", "version"):
         assert manifest[key], key
 
