@@ -7,6 +7,7 @@ import contextlib
 import json
 import time
 
+import numpy as np
 import pytest
 from wyoming.event import Event, async_read_event, async_write_event
 
@@ -144,19 +145,85 @@ async def test_bad_input_gets_error_and_server_goes_on(server: ServerProcess, ca
     assert info.tts
 
 
-async def test_unknown_event_is_an_error_but_keeps_the_connection(server: ServerProcess) -> None:
+async def read_events(reader: asyncio.StreamReader, count: int, quiet: float = 0.5) -> list[Event]:
+    """Read ``count`` events, then check nothing else arrives for ``quiet`` seconds."""
+    events: list[Event] = []
+    for _ in range(count):
+        event = await asyncio.wait_for(async_read_event(reader), 30)
+        assert event is not None, f"server closed the connection after {events}"
+        events.append(event)
+    with contextlib.suppress(TimeoutError):
+        extra = await asyncio.wait_for(async_read_event(reader), quiet)
+        raise AssertionError(f"unexpected event after {events}: {extra}")
+    return events
+
+
+async def test_unknown_events_are_dropped_without_a_reply(server: ServerProcess) -> None:
+    # Wyoming peers ignore events they do not handle; wyoming-bench sends select-program.
     reader, writer = await asyncio.open_connection(server.host, server.port)
     try:
-        await async_write_event(Event(type="frobnicate", data={"x": 1}), writer)
+        await async_write_event(Event(type="select-program", data={"name": "x"}), writer)
+        await async_write_event(Event(type="frobnicate", data={"x": 1}, payload=b"\1\2"), writer)
         await async_write_event(Event(type="ping", data={"text": "p"}), writer)
         await async_write_event(Event(type="describe"), writer)
-        events = [await asyncio.wait_for(async_read_event(reader), 10) for _ in range(3)]
+        events = await read_events(reader, 2)
     finally:
         writer.close()
         await writer.wait_closed()
-    assert [event.type if event else None for event in events] == ["error", "pong", "info"]
-    assert events[0] is not None
-    assert events[0].data["code"] == "unknown-event"
+    assert [event.type for event in events] == ["pong", "info"]
+
+
+async def test_unknown_events_inside_a_transcription_and_a_stream(
+    server: ServerProcess, speech: np.ndarray
+) -> None:
+    pcm = (speech * 32767).astype("<i2").tobytes()
+    fmt = {"rate": 16000, "width": 2, "channels": 1}
+    half = len(pcm) // 2 & ~1
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        await async_write_event(Event(type="transcribe", data={"language": "en"}), writer)
+        await async_write_event(Event(type="audio-start", data=fmt), writer)
+        await async_write_event(Event(type="audio-chunk", data=fmt, payload=pcm[:half]), writer)
+        await async_write_event(
+            Event(type="select-program", data={"name": "faster-whisper"}), writer
+        )
+        await async_write_event(Event(type="made-up-event", data={}, payload=b"\0" * 4), writer)
+        await async_write_event(Event(type="audio-chunk", data=fmt, payload=pcm[half:]), writer)
+        await async_write_event(Event(type="audio-stop"), writer)
+        heard = [await asyncio.wait_for(async_read_event(reader), 60)]
+        while heard[-1] is not None and heard[-1].type != "transcript":
+            heard.append(await asyncio.wait_for(async_read_event(reader), 60))
+        assert heard[-1] is not None, heard
+        assert "error" not in [event.type for event in heard if event], heard
+        # A text stream with unknown events in it: spoken as if they were not there.
+        await async_write_event(Event(type="synthesize-start"), writer)
+        await async_write_event(Event(type="select-program", data={"name": "piper"}), writer)
+        await async_write_event(
+            Event(type="synthesize-chunk", data={"text": "Hello there."}), writer
+        )
+        await async_write_event(Event(type="made-up-event"), writer)
+        await async_write_event(Event(type="synthesize-stop"), writer)
+        spoken: list[str] = []
+        while not spoken or spoken[-1] != "synthesize-stopped":
+            event = await asyncio.wait_for(async_read_event(reader), 60)
+            assert event is not None, spoken
+            spoken.append(event.type)
+        assert "error" not in spoken, spoken
+        assert "audio-chunk" in spoken, spoken
+        await async_write_event(Event(type="ping", data={"text": "still here"}), writer)
+        pong = await read_events(reader, 1)
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    assert pong[0].type == "pong"
+    assert pong[0].data["text"] == "still here"
+
+
+async def test_a_health_probe_gets_the_malformed_error(server: ServerProcess) -> None:
+    # Malformed bytes still get the clear error (and a closed connection).
+    events = await exchange(server, b"\n")
+    assert [event.type for event in events] == ["error"]
+    assert events[0].data["code"] == "bad-event"
 
 
 async def test_truncated_payload_and_disconnects(server: ServerProcess) -> None:

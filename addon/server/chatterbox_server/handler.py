@@ -3,6 +3,8 @@
 It reads events (through the guarded reader), answers Describe and Ping itself, and hands
 speech-to-text events to :class:`~.listening.Listening` and text-to-speech events to
 :class:`~.speaking.Speaking`. Anything a client gets wrong becomes an Error event for that client.
+A well-formed event of a type this server does not handle (``select-program``, a newer
+protocol's event) is dropped without a reply, as the Wyoming package expects of servers.
 """
 
 from __future__ import annotations
@@ -148,7 +150,9 @@ class ChatterboxHandler(AsyncEventHandler):
         elif SynthesizeStop.is_type(kind):
             return await self._tts().stop_stream()
         else:
-            await self.error("unknown-event", f"unknown event type {kind!r}")
+            # Not ours: dropped, as Wyoming peers do (an Error here made clients that send
+            # e.g. select-program before a request fail the request that follows).
+            _LOGGER.debug("%s: ignoring %s event (not handled here)", self.client, kind)
         return True
 
     def _stt(self) -> Listening:
