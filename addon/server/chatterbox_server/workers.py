@@ -14,8 +14,11 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 WORKER_NICENESS = 5  # added to the event loop's nice value
+
+_T = TypeVar("_T")  # (not PEP 695's def f[T]: the server runs on Python 3.11)
 
 
 def lower_priority() -> None:
@@ -30,7 +33,7 @@ def worker_pool(workers: int, name: str) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(workers, thread_name_prefix=name, initializer=lower_priority)
 
 
-def run_at_worker_priority[T](work: Callable[[], T]) -> T:
+def run_at_worker_priority(work: Callable[[], _T]) -> _T:
     """Run ``work`` on a lower-priority thread, so threads it starts inherit that priority."""
     with worker_pool(1, "load") as pool:
         return pool.submit(work).result()
