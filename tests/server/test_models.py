@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if anything tries to download."""
     monkeypatch.setattr(huggingface_hub, "snapshot_download", _forbid)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", _forbid)
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", _forbid)
 
 
 class FakeHub:
@@ -66,6 +68,7 @@ class FakeHub:
     def __init__(self, test_models: Path) -> None:
         self.test_models = test_models
         self.calls: list[tuple[str, str | None, dict[str, Any]]] = []
+        self.checked: list[str] = []  # URLs asked about before a download
         self.files: dict[str, bytes] = {}
         self.error: Exception | None = None
 
@@ -76,6 +79,11 @@ class FakeHub:
         local_dir = Path(kwargs["local_dir"])
         shutil.copytree(self.test_models / "stt", local_dir, dirs_exist_ok=True)
         return str(local_dir)
+
+    def get_hf_file_metadata(self, url: str, **kwargs: Any) -> None:
+        self.checked.append(url)
+        if self.error:
+            raise self.error
 
     def hf_hub_download(self, repo_id: str, filename: str, **kwargs: Any) -> str:
         self.calls.append((repo_id, filename, kwargs))
@@ -96,6 +104,7 @@ def hub(monkeypatch: pytest.MonkeyPatch, test_models: Path) -> FakeHub:
     fake = FakeHub(test_models)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake.snapshot_download)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake.hf_hub_download)
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", fake.get_hf_file_metadata)
     return fake
 
 
@@ -367,6 +376,7 @@ def test_voice_download(hub: FakeHub, test_models: Path, tmp_path: Path) -> None
         ("rhasspy/piper-voices", file) for file in LESSAC_FILES
     ]
     assert all(not kwargs.get("local_files_only") for _, _, kwargs in hub.calls)
+    assert [url.rsplit("/", 1)[1] for url in hub.checked] == [f"{LESSAC}.onnx.json"]
     # Present now: found offline, listed as installed.
     again = resolve_voice(LESSAC, data_dirs=[], download_dir=download, local_files_only=True)
     assert again == voice
@@ -381,6 +391,10 @@ def test_voice_download_failure(hub: FakeHub, tmp_path: Path) -> None:
         resolve_voice(LESSAC, data_dirs=[], download_dir=tmp_path, local_files_only=False)
     assert_one_line_naming(error, LESSAC, "download from the hub failed", "cannot reach the hub")
     assert not (tmp_path / f"{LESSAC}.onnx").exists()
+    assert hub.calls == []  # the hub's check failed: no download (with its retries) tried
+    assert error.value.fix is not None
+    for needle in ("--tts-voice", "--data-dir", "--local-files-only"):
+        assert needle in error.value.fix
 
 
 # --- listing and catalogue ---------------------------------------------------------------------
@@ -555,3 +569,69 @@ def test_local_files_only_opens_no_connection(listener: Listener, tmp_path: Path
     out = run_probe(listener, tmp_path, "online")
     assert "download from the hub failed" in out
     assert listener.connections > 0
+
+
+# --- no hub at all: what the command line says, and how soon ------------------------------------
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port  # nothing listens there now: connections are refused
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [pytest.param(lambda: f"http://127.0.0.1:{closed_port()}", id="refused"),
+     pytest.param(lambda: "http://hub.invalid", id="unresolvable")],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    ("mode", "fix"),
+    [("stt", ("--stt-model DIR", "--data-dir DIR", "--local-files-only")),
+     ("tts", ("--tts-voice PATH.onnx", "--data-dir DIR", "--local-files-only"))],
+)  # fmt: skip
+def test_no_hub_fails_fast_and_names_the_fix(
+    socket_enabled: None, tmp_path: Path, endpoint: Any, mode: str, fix: tuple[str, ...]
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGINGFACE_"))}
+    env |= {"HF_ENDPOINT": endpoint(), "HF_HOME": str(tmp_path / "hf-home")}
+    env = {k: v for k, v in env.items() if not k.startswith("CHATTERBOX_")}
+    command = [
+        sys.executable,
+        "-m",
+        "chatterbox_server",
+        "--mode",
+        mode,
+        "--uri",
+        "tcp://127.0.0.1:0",
+    ]
+    command += ["--download-dir", str(tmp_path / "dl")]
+    started = time.monotonic()
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    took = time.monotonic() - started
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-2].startswith("chatterbox-server: error: "), result.stderr
+    assert "download from the hub failed" in lines[-2]
+    assert lines[-1].startswith("chatterbox-server: without the hub: "), result.stderr
+    for needle in fix:
+        assert needle in lines[-1], (needle, lines[-1])
+    assert "Retrying" not in result.stderr  # the voice download retried for 25 s before
+    assert took < 15, (took, result.stderr)  # start-up included; the hub part is under 1 s
+
+
+def test_hub_warnings_are_logged_once() -> None:
+    probe = (
+        "import logging\n"
+        "from chatterbox_server.__main__ import setup_logging\n"
+        "setup_logging(False)\n"
+        "logging.getLogger('huggingface_hub.utils._http').warning('Retrying in 1s [Retry 1/5].')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stderr.count("Retrying in 1s") == 1, result.stderr
+    assert " WARNING huggingface_hub.utils._http: " in result.stderr  # in the server's format

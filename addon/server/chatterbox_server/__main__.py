@@ -161,13 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add(
         "--language",
-        "Language spoken (e.g. en), or 'auto' to detect; a request's language wins",
-        default="auto",
+        "Language spoken (e.g. de), or 'auto' to detect it per request (slower, less "
+        "accurate); a request's language wins",
+        default="en",
     )
     p.add(
         "--beam-size",
-        "Beam size for decoding (1 is greedy and fastest)",
-        default=5,
+        "Beam size for decoding: 1 is greedy and fastest (see --fallback-beam-size); 5 decodes "
+        "every command that way, slightly more accurate and slower",
+        default=1,
         convert=_positive_int,
         type=_positive_int,
     )
@@ -182,8 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add(
         "--compute-type",
-        "CTranslate2 compute type (default, int8, int8_float16, float16, ...)",
-        default="default",
+        "CTranslate2 compute type (int8, int8_float16, float16, float32, default: the model's "
+        "own, ...); auto: int8 on a CPU, float16 on a CUDA GPU, as far as CTranslate2 supports "
+        "them there",
+        default="auto",  # see stt.pick_compute_type
     )
     p.add(
         "--device",
@@ -201,8 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add(
         "--stt-workers",
-        "Transcriptions run in parallel (shared model)",
-        default=2,
+        "Transcriptions run in parallel (shared model); each gets --cpu-threads: raise it for "
+        "several satellites talking at once",
+        default=1,
         convert=_positive_int,
         type=_positive_int,
     )
@@ -329,6 +334,14 @@ def setup_logging(debug: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # huggingface_hub gives its logger a handler (and a level) of its own when imported, and
+    # its records also reach ours: each of its warnings came out twice. Only ours stays.
+    import huggingface_hub.utils.logging  # noqa: PLC0415, F401  # (sets them up)
+
+    hub = logging.getLogger("huggingface_hub")
+    for handler in list(hub.handlers):
+        hub.removeHandler(handler)
+    hub.setLevel(logging.NOTSET)
     if not debug:
         for noisy in ("faster_whisper", "piper", "huggingface_hub", "zeroconf"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -344,6 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         context = run_at_worker_priority(partial(_load, args))
     except ModelNotFoundError as err:
         print(f"chatterbox-server: error: {err}", file=sys.stderr)
+        if err.fix:
+            print(f"chatterbox-server: {err.fix}", file=sys.stderr)
         return 2
     except ValueError as err:  # e.g. an unsafe name or a bad --speaker
         print(f"chatterbox-server: error: {err}", file=sys.stderr)

@@ -17,10 +17,20 @@ _LOGGER = logging.getLogger(__name__)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 OFFLINE_NOTE = "downloads are off (--local-files-only)"
+WITHOUT_HUB = "without the hub: "
+NEVER_DOWNLOAD = "and add --local-files-only to never try downloading"
 
 
 class ModelNotFoundError(RuntimeError):
-    """A model or voice is neither on disk nor downloadable; the message is one line."""
+    """A model or voice is neither on disk nor downloadable; the message is one line.
+
+    ``fix``, when set, is one more line that says how to do without the hub (the command line
+    prints it last).
+    """
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.fix = fix
 
 
 def check_name(name: str, what: str) -> str:

@@ -22,7 +22,9 @@ from pathlib import Path
 import huggingface_hub
 
 from .common import (
+    NEVER_DOWNLOAD,
     OFFLINE_NOTE,
+    WITHOUT_HUB,
     LogProgress,
     ModelNotFoundError,
     check_name,
@@ -182,15 +184,21 @@ def resolve_stt_model(
             f"{missing}; it is not a local directory, a hub repo id or a catalogue name "
             f"({', '.join(STT_CATALOGUE)})"
         )
+    folder = repo_id.split("/", 1)[1]
+    fix = (
+        f"{WITHOUT_HUB}copy the model (model.bin, config.json, ...) to a folder and pass "
+        f"--stt-model DIR, or put it in DIR/{folder}/ and pass --data-dir DIR (or "
+        f"--download-dir DIR), {NEVER_DOWNLOAD}"
+    )
     if local_files_only:
-        raise ModelNotFoundError(f"{missing}; {OFFLINE_NOTE}")
+        raise ModelNotFoundError(f"{missing}; {OFFLINE_NOTE}", fix)
 
-    target = Path(download_dir) / repo_id.split("/", 1)[1]
+    target = Path(download_dir) / folder
     try:
         path = download_stt_model(repo_id, target)
     except Exception as error:  # the hub's errors are many; all mean "not available"
         raise ModelNotFoundError(
-            f"{missing}; download from the hub failed: {one_line(error)}"
+            f"{missing}; download from the hub failed: {one_line(error)}", fix
         ) from error
     if not is_model_dir(path):
         raise ModelNotFoundError(

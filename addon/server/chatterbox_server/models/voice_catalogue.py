@@ -83,6 +83,19 @@ def voice_files(info: VoiceInfo) -> tuple[str, str]:
     return onnx, config
 
 
+def check_hub(filename: str) -> None:
+    """Ask the hub about ``filename`` once, without retries; raise if it can't be reached.
+
+    A download of a file not on disk yet retries a failed request five times (about 25 s)
+    before it gives up, also when no host resolves: this one request fails at once instead
+    (within huggingface_hub's HF_HUB_ETAG_TIMEOUT when the hub does not answer).
+    """
+    huggingface_hub.get_hf_file_metadata(
+        huggingface_hub.hf_hub_url(PIPER_VOICES_REPO, filename),
+        timeout=huggingface_hub.constants.HF_HUB_ETAG_TIMEOUT,
+    )
+
+
 def hub_download(filename: str, download_dir: Path) -> Path:
     """Download ``filename`` from the piper-voices repo into the staging dir; return its path."""
     path = huggingface_hub.hf_hub_download(

@@ -17,12 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .common import OFFLINE_NOTE, ModelNotFoundError, check_name, one_line, places, search_dirs
+from .common import (
+    NEVER_DOWNLOAD,
+    OFFLINE_NOTE,
+    WITHOUT_HUB,
+    ModelNotFoundError,
+    check_name,
+    one_line,
+    places,
+    search_dirs,
+)
 from .voice_catalogue import (
     PIPER_VOICES_REPO,
     Catalogue,
     VoiceInfo,
     catalogue_key,
+    check_hub,
     hub_download,
     load_voice_catalogue,
     voice_files,
@@ -97,6 +107,7 @@ def download_voice(
         download_dir,
     )
     started = time.monotonic()
+    check_hub(config_file)
     staged_config = hub_download(config_file, download_dir)
     staged_onnx = hub_download(onnx_file, download_dir)
     if expected and staged_onnx.stat().st_size != expected:
@@ -148,13 +159,17 @@ def resolve_voice(
     )
     if key is None:
         raise ModelNotFoundError(f"{missing}; it is not in the voice catalogue either")
+    fix = (
+        f"{WITHOUT_HUB}pass --tts-voice PATH.onnx (its .onnx.json beside it), or put "
+        f"{key}.onnx and {key}.onnx.json in DIR and pass --data-dir DIR, {NEVER_DOWNLOAD}"
+    )
     if local_files_only:
-        raise ModelNotFoundError(f"{missing}; {OFFLINE_NOTE}")
+        raise ModelNotFoundError(f"{missing}; {OFFLINE_NOTE}", fix)
     try:
         return download_voice(key, download_dir, catalogue=catalogue)
     except Exception as error:  # the hub's errors are many; all mean "not available"
         raise ModelNotFoundError(
-            f"{missing}; download from the hub failed: {one_line(error)}"
+            f"{missing}; download from the hub failed: {one_line(error)}", fix
         ) from error
 
 
