@@ -55,9 +55,11 @@ class Microphone:
             yield chunk
 
 
-async def test_pipeline_stt_ends_before_the_audio_does(voice: Voice) -> None:
+async def _listen(
+    voice: Voice, microphone: Microphone, audio_settings: AudioSettings | None = None
+) -> RecordedRun:
+    """Run the pipeline's speech-to-text stage on the microphone, as a satellite does."""
     run = RecordedRun()
-    microphone = Microphone()
     await async_pipeline_from_audio_stream(
         voice.hass,
         context=Context(),
@@ -66,8 +68,15 @@ async def test_pipeline_stt_ends_before_the_audio_does(voice: Voice) -> None:
         stt_stream=microphone.stream(),
         pipeline_id=voice.pipeline_id,
         end_stage=PipelineStage.STT,
+        audio_settings=audio_settings,
     )
     assert run.error is None, run.error
+    return run
+
+
+async def test_pipeline_stt_ends_before_the_audio_does(voice: Voice) -> None:
+    microphone = Microphone()
+    run = await _listen(voice, microphone)
     processing = run.data(PipelineEventType.STT_START)["audio_processing"]
     assert processing["requires_external_vad"] is False  # so HA ran no VAD of its own
     assert run.transcript == EXPECTED
@@ -122,19 +131,9 @@ async def test_the_satellites_sensitivity_reaches_the_server(voice: Voice) -> No
     """
     taken: dict[VadSensitivity, int] = {}
     for sensitivity in (VadSensitivity.AGGRESSIVE, VadSensitivity.DEFAULT, VadSensitivity.RELAXED):
-        run = RecordedRun()
         microphone = Microphone()
-        await async_pipeline_from_audio_stream(
-            voice.hass,
-            context=Context(),
-            event_callback=run.on_event,
-            stt_metadata=speech_metadata(),
-            stt_stream=microphone.stream(),
-            pipeline_id=voice.pipeline_id,
-            end_stage=PipelineStage.STT,
-            audio_settings=AudioSettings(silence_seconds=VadSensitivity.to_seconds(sensitivity)),
-        )
-        assert run.error is None, run.error
+        silence = VadSensitivity.to_seconds(sensitivity)
+        run = await _listen(voice, microphone, AudioSettings(silence_seconds=silence))
         assert run.transcript == EXPECTED
         taken[sensitivity] = microphone.taken
     seconds = {s: n * satellite.CHUNK_MS / 1000 for s, n in taken.items()}

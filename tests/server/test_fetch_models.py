@@ -41,6 +41,7 @@ def hub(monkeypatch: pytest.MonkeyPatch, test_models: Path) -> FakeHub:
     fake = FakeHub(test_models)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake.snapshot_download)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake.hf_hub_download)
+    monkeypatch.setattr(huggingface_hub, "get_hf_file_metadata", fake.get_hf_file_metadata)
     return fake
 
 
