@@ -132,6 +132,9 @@ class EndOfSpeech:
         self.pad_samples = pad_samples
         self.max_samples = int(MAX_SECONDS * SAMPLE_RATE)
         self.no_speech_samples = int(NO_SPEECH_SECONDS * SAMPLE_RATE)
+        # the silences in samples as Silero measures them (ONSET_LAG_SECONDS more)
+        self.least_samples = round((silences.least + ONSET_LAG_SECONDS) * SAMPLE_RATE)
+        self.unfinished_samples = round((silences.unfinished + ONSET_LAG_SECONDS) * SAMPLE_RATE)
 
     def last_word(self, checked: int, speech: Speech) -> int | None:
         """Return where Silero last heard speech, None while it may go on.
@@ -146,9 +149,7 @@ class EndOfSpeech:
     def earliest_end(self, checked: int, speech: Speech) -> int | None:
         """Return the audio length at which the utterance could end soonest, if speech paused."""
         last = self.last_word(checked, speech)
-        if last is None:
-            return None
-        return last + round((self.silences.least + ONSET_LAG_SECONDS) * SAMPLE_RATE)
+        return None if last is None else last + self.least_samples
 
     def judge(
         self,
@@ -173,5 +174,5 @@ class EndOfSpeech:
             return None  # (audio after the check is not counted: speech may have resumed)
         unfinished = reading(text, self.language) == "trailing" or log_prob < UNSURE_LOG_PROB
         rule: Reason = "unfinished" if unfinished else "silence"
-        needed = self.silences.unfinished if unfinished else self.silences.least
-        return rule if checked - last >= round((needed + ONSET_LAG_SECONDS) * SAMPLE_RATE) else None
+        needed = self.unfinished_samples if unfinished else self.least_samples
+        return rule if checked - last >= needed else None
