@@ -117,14 +117,15 @@ def is_cut(record: dict[str, Any]) -> bool | None:
     return bool(record["heard_s"] < record["speech_end_s"])
 
 
-def _count_cuts(records: Sequence[dict[str, Any]]) -> float | None:
-    judged = [cut for cut in map(is_cut, records) if cut is not None]
-    return float(sum(judged)) if judged else None
-
-
 def _tally(records: Sequence[dict[str, Any]]) -> list[int]:
+    """[cut, judged] of ``records`` (see :func:`is_cut`)."""
     judged = [cut for cut in map(is_cut, records) if cut is not None]
     return [sum(judged), len(judged)]
+
+
+def _count_cuts(records: Sequence[dict[str, Any]]) -> float | None:
+    cut, judged = _tally(records)
+    return float(cut) if judged else None
 
 
 def cuts(result: dict[str, Any]) -> dict[str, Any] | None:
