@@ -6,11 +6,14 @@ import hashlib
 import importlib.util
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import tqdm
+
+from tests.support.server import ServerProcess
 
 if importlib.util.find_spec("homeassistant") is not None:  # not in the server-only venv
     import custom_components.chatterbox  # noqa: F401  # found before the plugin's testing_config
@@ -71,3 +74,14 @@ def real_models() -> Path:
     if not path.is_dir():
         pytest.skip(f"{REAL_MODELS_ENV}={value} is not a directory")
     return path
+
+
+@pytest.fixture
+def chatterbox_server(test_models: Path) -> Iterator[ServerProcess]:
+    """The real Chatterbox server (both modes, its own process) on the generated test models."""
+    server = ServerProcess(test_models)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

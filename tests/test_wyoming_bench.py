@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,16 +42,6 @@ def wyoming_bench() -> Path:
     return WYOMING_BENCH
 
 
-@pytest.fixture
-def bench_server(test_models: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(test_models)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def run_bench(bench: Path, *args: str) -> str:
     result = subprocess.run(
         [str(bench), *args], capture_output=True, text=True, timeout=500, check=False
@@ -73,14 +62,14 @@ def modes(output: str) -> dict[str, tuple[int, int]]:
 
 
 def test_wyoming_bench_stt_and_tts_all_programs(
-    wyoming_bench: Path, bench_server: ServerProcess, tmp_path: Path
+    wyoming_bench: Path, chatterbox_server: ServerProcess, tmp_path: Path
 ) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for clip in clips()[:3]:
         shutil.copy(clip.path, corpus / f"{clip.id}.wav")
         (corpus / f"{clip.id}.txt").write_text(clip.text + "\n")
-    target = f"{bench_server.host}:{bench_server.port}"
+    target = f"{chatterbox_server.host}:{chatterbox_server.port}"
     common = ["--programs", "all", "--mode", "both", "--rounds", "1", "--warmup", "1", "-v"]
     stt = run_bench(wyoming_bench, "stt", target, "--corpus", str(corpus), *common)
     tts = run_bench(
@@ -100,4 +89,4 @@ def test_wyoming_bench_stt_and_tts_all_programs(
     # Text-to-speech: one-shot and streaming synthesis, every request answered.
     assert modes(tts) == {"non_streaming": (2, 0), "streaming": (2, 0)}, tts
     assert "NOT SUPPORTED" not in tts, tts
-    assert "unknown-event" not in bench_server.log(), bench_server.log_tail()
+    assert "unknown-event" not in chatterbox_server.log(), chatterbox_server.log_tail()

@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from tests.support.server import HOST, ServerProcess, free_port
+from tests.support.server import HOST, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HA_VERSION = "2026.11.0"
@@ -285,14 +285,3 @@ def hass_process(ha_venv: Path, tmp_path: Path, socket_enabled: None) -> Iterato
         yield process
     finally:
         process.stop()
-
-
-@pytest.fixture
-def chatterbox_server(test_models: Path) -> Iterator[ServerProcess]:
-    """The real Chatterbox server (both modes) on the generated test models."""
-    server = ServerProcess(test_models)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
