@@ -9,11 +9,13 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pytest
 import tqdm
 
-from tests.support.server import ServerProcess
+if TYPE_CHECKING:
+    from tests.support.server import ServerProcess
 
 if importlib.util.find_spec("homeassistant") is not None:  # not in the server-only venv
     import custom_components.chatterbox  # noqa: F401  # found before the plugin's testing_config
@@ -79,6 +81,8 @@ def real_models() -> Path:
 @pytest.fixture
 def chatterbox_server(test_models: Path) -> Iterator[ServerProcess]:
     """The real Chatterbox server (both modes, its own process) on the generated test models."""
+    from tests.support.server import ServerProcess  # noqa: PLC0415  # (not in .venv-host)
+
     server = ServerProcess(test_models)
     server.start()
     try:
