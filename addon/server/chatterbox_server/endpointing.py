@@ -20,12 +20,11 @@ transcript of that speech once it is ready.
   transcript, and ``MAX_SECONDS`` of audio ends it with what was said (Home Assistant's own VAD
   gives up at 15 s too).
 
-Silence is counted in audio received and checked by the VAD, from where Silero last heard
-speech (the segment's end before its padding), less ``ONSET_LAG_SECONDS`` (a word that starts
-softly is heard late), not in wall time: a client sending faster than
-real time gets the same decisions, and audio not yet checked never counts as silence. Home
-Assistant's VAD adds up the silences of a command until a second of speech resets them; this
-rule needs them unbroken, so it never ends sooner on the same audio.
+Silence is counted in audio received and checked by the VAD, from where the last sound ended
+(:func:`.silence.silence_start`: Silero's end, refined to the 10 ms by loudness), not in wall
+time: a client sending faster than real time gets the same decisions, and audio not yet checked
+never counts as silence. Home Assistant's VAD adds up the silences of a command until a second
+of speech resets them; this rule needs them unbroken, so it never ends sooner on the same audio.
 """
 
 from __future__ import annotations
@@ -34,6 +33,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
+from .silence import silence_start
 from .stt import SAMPLE_RATE, UNSURE_LOG_PROB, Speech
 
 NO_SPEECH_SECONDS = 5.0
@@ -47,10 +49,6 @@ HA_SILENCE_SECONDS = {"aggressive": 0.25, "default": 0.7, "relaxed": 1.25}
 """Home Assistant's own VAD's silence by sensitivity (``VadSensitivity.to_seconds``)."""
 UNFINISHED_EXTRA_SECONDS = 0.5
 """More silence awaited after a transcript that reads unfinished or was heard unsurely."""
-ONSET_LAG_SECONDS = 0.1
-"""Added to every wait: Silero hears a word that starts softly ("for", "thirty") up to 0.08 s
-late (the corpus's development half), so the silence it measures can be that much longer than
-the real pause. With this the real silence is never shorter than Home Assistant's wait."""
 
 
 @dataclass(frozen=True)
@@ -132,47 +130,46 @@ class EndOfSpeech:
         self.pad_samples = pad_samples
         self.max_samples = int(MAX_SECONDS * SAMPLE_RATE)
         self.no_speech_samples = int(NO_SPEECH_SECONDS * SAMPLE_RATE)
-        # the silences in samples as Silero measures them (ONSET_LAG_SECONDS more)
-        self.least_samples = round((silences.least + ONSET_LAG_SECONDS) * SAMPLE_RATE)
-        self.unfinished_samples = round((silences.unfinished + ONSET_LAG_SECONDS) * SAMPLE_RATE)
+        self.least_samples = round(silences.least * SAMPLE_RATE)
+        self.unfinished_samples = round(silences.unfinished * SAMPLE_RATE)
 
-    def last_word(self, checked: int, speech: Speech) -> int | None:
-        """Return where Silero last heard speech, None while it may go on.
+    def find_silence(self, audio: np.ndarray, speech: Speech) -> int | None:
+        """Return where the silence after the last word began, None while speech may go on.
 
-        ``speech`` is what the VAD found in the first ``checked`` samples: a last segment that
-        reaches the end is open (speaking, or too short a pause to close it).
+        ``speech`` is what the VAD found in ``audio``: a last segment that reaches the end is
+        open (speaking, or too short a pause to close it).
         """
-        if not speech or speech[-1][1] >= checked:
+        if not speech or speech[-1][1] >= len(audio):
             return None
-        return speech[-1][1] - self.pad_samples
+        return silence_start(audio, speech, self.pad_samples)
 
-    def earliest_end(self, checked: int, speech: Speech) -> int | None:
+    def earliest_end(self, silent_from: int | None) -> int | None:
         """Return the audio length at which the utterance could end soonest, if speech paused."""
-        last = self.last_word(checked, speech)
-        return None if last is None else last + self.least_samples
+        return None if silent_from is None else silent_from + self.least_samples
 
     def judge(
         self,
         samples: int,
         checked: int,
         speech: Speech,
+        silent_from: int | None,
         text: str | None,
         log_prob: float = 0.0,
     ) -> Reason | None:
         """Return why the utterance has ended, or None to go on listening.
 
         ``samples`` is the audio received so far; ``speech`` the VAD's finding in its first
-        ``checked`` samples; ``text`` the transcript of that speech (None while not ready),
-        decoded with mean token log probability ``log_prob``.
+        ``checked`` samples and ``silent_from`` where the silence after it began (None: speech
+        may go on; :meth:`find_silence`); ``text`` the transcript of that speech (None while
+        not ready), decoded with mean token log probability ``log_prob``.
         """
         if samples >= self.max_samples:
             return "max-length"
         if not speech:
             return "no-speech" if checked >= self.no_speech_samples else None
-        last = self.last_word(checked, speech)
-        if last is None or text is None:
+        if silent_from is None or text is None:
             return None  # (audio after the check is not counted: speech may have resumed)
         unfinished = reading(text, self.language) == "trailing" or log_prob < UNSURE_LOG_PROB
         rule: Reason = "unfinished" if unfinished else "silence"
         needed = self.unfinished_samples if unfinished else self.least_samples
-        return rule if checked - last >= needed else None
+        return rule if checked - silent_from >= needed else None

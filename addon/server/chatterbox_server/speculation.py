@@ -84,7 +84,8 @@ class Speculation:
         self._checking = True  # False once checks stop for good
         self._check: asyncio.Task[None] | None = None
         self._job: _Job | None = None
-        self._checked: tuple[int, Speech] | None = None  # the last check: audio length, speech
+        # the last check: audio length, speech found, where the silence after it began
+        self._checked: tuple[int, Speech, int | None] | None = None
         self._loop = asyncio.get_running_loop()
 
     def audio_added(self) -> None:
@@ -120,10 +121,12 @@ class Speculation:
         # Check again after CHECK_SECONDS of audio, or later if checks get costly (long audio).
         gap = max(CHECK_SECONDS, cost / CHECK_BUDGET)
         self._next_check = len(audio) + int(gap * SAMPLE_RATE)
-        if self.end is not None and (soonest := self.end.earliest_end(len(audio), speech)):
+        # (numpy over the audio's 10 ms frames, in a pause only: well under a millisecond)
+        silent_from = None if self.end is None else self.end.find_silence(audio, speech)
+        if self.end is not None and (soonest := self.end.earliest_end(silent_from)):
             # check again exactly when enough silence may have passed, not up to a gap later
             self._next_check = min(self._next_check, max(soonest, len(audio) + 1))
-        self._checked = (len(audio), speech)
+        self._checked = (len(audio), speech, silent_from)
         self._speculate(audio, speech)
         self._judge()
 
@@ -159,12 +162,13 @@ class Speculation:
         """Ask the end-of-speech rules whether the utterance is over; tell ``on_end`` once."""
         if self.end is None or self.ended is not None or self._checked is None:
             return
-        checked, speech = self._checked
+        checked, speech, silent_from = self._checked
         result = self._result_for(speech)
         reason = self.end.judge(
             self.utterance.samples,
             checked,
             speech,
+            silent_from,
             None if result is None else result.text,
             0.0 if result is None else result.log_prob,
         )
