@@ -14,7 +14,8 @@ from homeassistant.core import HomeAssistant
 from custom_components.chatterbox import client as client_module
 from tests.components.chatterbox.proxy import ERROR_TEXT, WyomingProxy
 from tests.corpus import clips
-from tests.support.server import ServerProcess, free_port
+from tests.support.ports import free_port
+from tests.support.server import ServerProcess
 
 from .conftest import setup_voice
 from .runner import FULL_RUN, run_pipeline

@@ -10,7 +10,8 @@ import pytest
 from tests import satellite
 from tests.components.chatterbox.proxy import ERROR_TEXT, WyomingProxy
 from tests.corpus import clips
-from tests.support.server import ServerProcess, free_port
+from tests.support.ports import free_port
+from tests.support.server import ServerProcess
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(30)]
 

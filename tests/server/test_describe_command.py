@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from tests.support.server import ServerProcess, free_port
+from tests.support.ports import free_port
+from tests.support.server import ServerProcess
 
 
 def describe(uri: str) -> subprocess.CompletedProcess[str]:

@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from tests.support.server import HOST, free_port
+from tests.support.ports import HOST, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HA_VERSION = "2026.11.0"

@@ -14,7 +14,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,8 +31,8 @@ from chatterbox_server.__main__ import build_parser
 from chatterbox_server.context import ServerContext, load
 from chatterbox_server.handler import ChatterboxHandler
 from chatterbox_server.server import bound_uri
+from tests.support.ports import HOST
 
-HOST = "127.0.0.1"
 LOG_TAIL_LINES = 40
 READY = re.compile(r"Ready: serving .* on tcp://[^:\s]+:(\d+)")
 # What servers under test keep (a voice cut into stages), not the user's own data folder.
@@ -41,14 +40,6 @@ DOWNLOADS = (
     Path(os.environ.get("CHATTERBOX_CACHE", Path.home() / ".cache" / "chatterbox"))
     / "test-downloads"
 )
-
-
-def free_port() -> int:
-    """Return a TCP port on the loopback interface that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def server_command(

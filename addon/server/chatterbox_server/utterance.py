@@ -1,4 +1,10 @@
-"""One utterance being received: checked, converted to 16 kHz mono 16-bit, capped, in memory."""
+"""One utterance being received: checked, converted to 16 kHz mono float32, capped, in memory.
+
+Each chunk is converted once, as it arrives (wyoming's ``AudioChunkConverter`` to 16 kHz mono
+16-bit, then to float32), into a buffer that doubles when full (up to the cap). ``audio()`` hands
+out what is converted already, without copying, so a VAD check every few chunks costs the same
+late in a long utterance as early in a short one.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ from wyoming.audio import AudioChunk, AudioChunkConverter, AudioFormat
 from .limits import MAX_UTTERANCE_SECONDS, ClientError, audio_format_error
 from .stt import SAMPLE_RATE
 
+INITIAL_SAMPLES = SAMPLE_RATE  # the first buffer's size (one second); doubled when full
+
 
 def check_format(fmt: AudioFormat) -> None:
     """Raise ``ClientError`` for a zero or absurd audio format."""
@@ -16,14 +24,14 @@ def check_format(fmt: AudioFormat) -> None:
 
 
 class Utterance:
-    """Collect ``AudioChunk`` audio as 16 kHz mono int16 numpy arrays, up to a cap."""
+    """Collect ``AudioChunk`` audio as 16 kHz mono float32 samples, up to a cap."""
 
     def __init__(self, max_seconds: float = MAX_UTTERANCE_SECONDS) -> None:
         self.max_samples = int(max_seconds * SAMPLE_RATE)
         self.samples = 0
         self.received_seconds = 0.0
         self.dropped_seconds = 0.0
-        self._parts: list[np.ndarray] = []
+        self._buffer = np.zeros(0, dtype=np.float32)  # the kept audio is its first `samples`
         self._format: tuple[int, int, int] | None = None
         self._converter = AudioChunkConverter(rate=SAMPLE_RATE, width=2, channels=1)
 
@@ -57,12 +65,28 @@ class Utterance:
         if len(samples) > room:
             self.dropped_seconds += (len(samples) - room) / SAMPLE_RATE
             samples = samples[:room]
-        self._parts.append(samples)
-        self.samples += len(samples)
+        self._append(samples)
+
+    def _append(self, samples: np.ndarray) -> None:
+        """Write int16 ``samples`` after the kept audio as float32, growing the buffer if full."""
+        end = self.samples + len(samples)
+        if end > len(self._buffer):  # a new buffer: arrays handed out keep the old one as is
+            size = min(self.max_samples, max(end, 2 * len(self._buffer), INITIAL_SAMPLES))
+            grown = np.empty(size, dtype=np.float32)
+            grown[: self.samples] = self._buffer[: self.samples]
+            self._buffer = grown
+        part = self._buffer[self.samples : end]
+        part[:] = samples  # exact: every int16 is a float32
+        part /= 32768.0
+        self.samples = end
 
     def audio(self) -> np.ndarray:
-        """Return the kept audio as float32 in [-1, 1], as faster-whisper expects."""
-        if not self._parts:
-            return np.zeros(0, dtype=np.float32)
-        audio: np.ndarray = np.concatenate(self._parts).astype(np.float32) / 32768.0
+        """Return the kept audio as float32 in [-1, 1], as faster-whisper expects.
+
+        A read-only view of the buffer, not a copy, and it never changes: later ``add`` calls
+        write only past its end or into a new buffer, so VAD and Whisper threads may read it
+        while more audio arrives.
+        """
+        audio = self._buffer[: self.samples]
+        audio.flags.writeable = False
         return audio

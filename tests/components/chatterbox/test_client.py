@@ -23,7 +23,8 @@ from custom_components.chatterbox.client import (
     VoiceRequest,
 )
 from custom_components.chatterbox.server_info import ServerInfo
-from tests.support.server import ServerProcess, free_port
+from tests.support.ports import free_port
+from tests.support.server import ServerProcess
 
 from .audio import chunks, spoken_command
 from .conftest import FAST_TIMEOUTS

@@ -28,7 +28,8 @@ from custom_components.chatterbox.const import (
     CONF_STT_LANGUAGE,
     DOMAIN,
 )
-from tests.support.server import ServerProcess, free_port
+from tests.support.ports import free_port
+from tests.support.server import ServerProcess
 
 from .conftest import SetupEntry, start_server
 from .proxy import WyomingProxy

@@ -19,7 +19,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.chatterbox.const import SCAN_INTERVAL
 from tests.support.ha import speech_metadata
-from tests.support.server import ServerProcess, free_port
+from tests.support.ports import free_port
+from tests.support.server import ServerProcess
 
 from .audio import chunks
 from .conftest import SetupEntry, start_server
