@@ -17,7 +17,7 @@ from pathlib import Path
 from bench.report import TRAILING_SILENCE, table
 from bench.run import Config, run
 from bench.servers import DEFAULT_SENSITIVITY, SENSITIVITIES, SERVERS
-from tests.corpus import Clip, clips, corpus, paused_clips
+from corpus import Clip, clips, corpus, paused_clips
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "scripts" / "make_test_models.py"

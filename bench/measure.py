@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.client import describe, synthesize, transcribe
-from tests.corpus import Clip
+from corpus import Clip
 
 PROBE_INTERVAL = 0.1
 LOAD_WARMUP = 0.5

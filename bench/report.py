@@ -10,7 +10,7 @@ import numpy as np
 
 from bench.client import ONESHOT, TTS_MODES
 from bench.servers import CHATTERBOX, FASTER_WHISPER, FASTER_WHISPER_ENDPOINTING, LABELS, PIPER
-from tests.support.wer import wer
+from corpus.wer import wer
 
 TRAILING_SILENCE = 0.8  # the STT goal is measured on clips with at least this much silence
 PEERS_TOGETHER = "peers together"

@@ -30,7 +30,7 @@ from bench.servers import (
     find_voice,
     variant,
 )
-from tests.corpus import Clip
+from corpus import Clip
 
 TTS_TEXT = (
     "The kitchen light is now on and the heating is set to twenty one degrees. "

@@ -49,7 +49,7 @@ from bench.servers import (
     variant,
 )
 from chatterbox_server.server import bound_uri
-from tests.corpus import Clip, clips, corpus, paused_clips
+from corpus import Clip, clips, corpus, paused_clips
 from tests.support.bench import run_bench
 
 ROOT = Path(__file__).resolve().parent.parent

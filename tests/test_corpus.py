@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 import numpy.typing as npt
 
-from tests.corpus import CORPUS_DIR, Clip, clips, corpus, paused_clips
+from corpus import CORPUS_DIR, Clip, clips, corpus, paused_clips
 
 RATE = 16000
 

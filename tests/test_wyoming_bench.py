@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from corpus import clips
 from tests.conftest import BENCH_VENV
-from tests.corpus import clips
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.timeout(600)

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from homeassistant.components.assist_pipeline import PipelineEventType as Ev
 
+from corpus import clips
 from tests import satellite
-from tests.corpus import clips
 from tests.roundtrip.latency import PIPELINE
 from tests.support.server import ServerProcess
 

@@ -26,8 +26,8 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from corpus import clips
 from tests import satellite
-from tests.corpus import clips
 from tests.pipeline.runner import RecordedRun
 from tests.support.audio import to_pcm16
 from tests.support.ha import speech_metadata

@@ -8,8 +8,8 @@ import av
 import pytest
 from homeassistant.components.assist_pipeline import PipelineEventType as Ev
 
+from corpus import clips
 from tests import satellite
-from tests.corpus import clips
 from tests.roundtrip.audio_checks import assert_speech_audio, decode_wav
 from tests.roundtrip.latency import PIPELINE
 from tests.support.server import ServerProcess

@@ -15,7 +15,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import setup_test_component_platform
 
-from tests.corpus import clips
+from corpus import clips
 from tests.roundtrip.audio_checks import assert_speech_audio
 
 from .conftest import Voice

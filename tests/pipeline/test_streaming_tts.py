@@ -14,8 +14,8 @@ from homeassistant.components.assist_pipeline import PipelineEventType as Ev
 from homeassistant.components.conversation.const import DATA_COMPONENT
 from homeassistant.core import HomeAssistant
 
+from corpus import clips
 from tests import satellite
-from tests.corpus import clips
 from tests.roundtrip.audio_checks import assert_speech_audio, decode_wav
 from tests.roundtrip.latency import PIPELINE
 from tests.support.server import ServerProcess

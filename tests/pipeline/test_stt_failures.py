@@ -11,9 +11,9 @@ from homeassistant.components.assist_pipeline import PipelineEventType as Ev
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 
+from corpus import clips
 from custom_components.chatterbox import client as client_module
 from tests.components.chatterbox.proxy import ERROR_TEXT, WyomingProxy
-from tests.corpus import clips
 from tests.support.ports import free_port
 from tests.support.server import ServerProcess
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from corpus import clips
 from tests import satellite
 from tests.components.chatterbox.proxy import ERROR_TEXT, WyomingProxy
-from tests.corpus import clips
 from tests.support.ports import free_port
 from tests.support.server import ServerProcess
 

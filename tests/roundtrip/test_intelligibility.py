@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from corpus.wer import wer
 from tests.support.server import ServerProcess
-from tests.support.wer import wer
 from tests.support.wyoming_client import synthesize, transcribe
 
 pytestmark = [

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from corpus import Clip, clips
 from tests import satellite
-from tests.corpus import Clip, clips
 from tests.support.server import ServerProcess
 
 from .audio_checks import Pcm, assert_speech_audio

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from corpus import clips
 from tests import satellite
-from tests.corpus import clips
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from corpus import clips
 from tests import satellite
-from tests.corpus import clips
 from tests.support.server import ServerProcess
 
 from .audio_checks import Pcm, assert_speech_audio

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.corpus import clips
-from tests.support.wer import normalize, wer
+from corpus import clips
+from corpus.wer import normalize, wer
 
 
 @pytest.mark.parametrize(

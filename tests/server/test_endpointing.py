@@ -29,11 +29,11 @@ from chatterbox_server.endpointing import (
     sensitivity_silences,
 )
 from chatterbox_server.stt import SAMPLE_RATE as RATE
+from corpus import Clip, corpus, paused_clips
+from corpus.wer import wer
 from tests import satellite
-from tests.corpus import Clip, corpus, paused_clips
 from tests.support.audio import speech_like, to_pcm16
 from tests.support.server import serve_in_process
-from tests.support.wer import wer
 from tests.support.wyoming_client import client, describe
 
 from .conftest import record

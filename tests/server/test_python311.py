@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.corpus import clips
+from corpus import clips
 from tests.support.server import ServerProcess
 from tests.support.wyoming_client import synthesize, transcribe
 

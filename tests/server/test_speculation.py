@@ -25,8 +25,8 @@ from wyoming.audio import AudioChunk, AudioStart, AudioStop
 
 from chatterbox_server.__main__ import build_parser
 from chatterbox_server.context import ServerContext
+from corpus import Clip, clips
 from tests import satellite
-from tests.corpus import Clip, clips
 from tests.support.audio import speech_like, to_pcm16
 from tests.support.server import serve_in_process
 from tests.support.wyoming_client import client, read_until

@@ -16,9 +16,9 @@ from chatterbox_server.stt import (
     max_new_tokens,
     window_for,
 )
-from tests.corpus import Clip, clips, paused_clips
+from corpus import Clip, clips, paused_clips
+from corpus.wer import wer
 from tests.support.audio import from_pcm16, speech_like
-from tests.support.wer import wer
 
 
 @pytest.fixture

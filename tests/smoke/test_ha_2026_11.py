@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.corpus import clips
+from corpus import clips
 from tests.support.server import ServerProcess
 
 from .conftest import HA_VERSION, HassProcess

@@ -14,9 +14,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from corpus import clips
 from custom_components.chatterbox.const import CONF_SEND_NAMES, CONF_STT_LANGUAGE
 from custom_components.chatterbox.server_info import ServerInfo
-from tests.corpus import clips
 from tests.support.ha import speech_metadata
 
 from .audio import chunks

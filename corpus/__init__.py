@@ -1,4 +1,8 @@
-"""Spoken Assist commands (WAV) with their transcripts, made by scripts/make-corpus."""
+"""Spoken Assist commands (WAV) with their transcripts, made by scripts/make-corpus.
+
+The tests and the benchmark both read it (and score with :mod:`corpus.wer`); it imports
+neither of them.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ class Clip:
     sample: bool = False  # one of the fixed CI sample (clips() and paused_clips())
 
     def pcm(self) -> bytes:
-        """The clip's raw PCM frames."""
+        """Return the clip's raw PCM frames."""
         with wave.open(str(self.path), "rb") as wav:
             return wav.readframes(wav.getnframes())
 
@@ -62,12 +66,12 @@ def _all_clips() -> list[Clip]:
 
 
 def clips() -> list[Clip]:
-    """The CI sample's commands said at once, in a stable order."""
+    """Return the CI sample's commands said at once, in a stable order."""
     return [clip for clip in _all_clips() if clip.sample and clip.pause is None]
 
 
 def paused_clips() -> list[Clip]:
-    """The CI sample's commands with a pause inside ("turn on the ... hallway lights")."""
+    """Return the CI sample's commands with a pause inside ("turn on the ... hallway lights")."""
     return [clip for clip in _all_clips() if clip.sample and clip.pause is not None]
 
 
