@@ -20,7 +20,7 @@ from .pins import ADDON, dockerfile_pins
 
 pytestmark = pytest.mark.timeout(1800)  # the first test waits for the image build
 
-CLIP = ROOT / "tests" / "corpus" / "turn_on_kitchen_light.wav"
+CLIP = ROOT / "corpus" / "turn_on_kitchen_light.wav"
 # Run inside the image: what it holds that it should not, and what it has installed.
 PROBE = r"""
 import importlib.metadata, importlib.util, json, os, pathlib, shutil, sys
