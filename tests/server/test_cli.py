@@ -138,7 +138,7 @@ def test_auto_without_gpu_runs_on_cpu_and_describe_says_so(test_models: Path) ->
     loaded = context.load(args)
     try:
         assert loaded.devices == context.Devices("cpu", "cpu")
-        info = Info.from_event(loaded.info_event)
+        info = Info.from_event(loaded.info.event)
         assert (info.asr[0].description or "").endswith(" on CPU")
         assert (info.tts[0].description or "").endswith(" on CPU")
     finally:

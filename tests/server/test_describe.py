@@ -77,7 +77,8 @@ def test_describe_catalogue_flag(
     )
     context = load(args)
     try:
-        listed = {voice.name: voice for voice in context.listed_voices}
+        assert context.voices is not None
+        listed = {voice.name: voice for voice in context.voices.listed}
     finally:
         context.close()
     assert listed["en_US-test-medium"].installed

@@ -1,4 +1,4 @@
-"""What all connections share, loaded before the port opens: engines, Info, limits."""
+"""What all connections share, loaded before the port opens: engines, voices, Info, limits."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wyoming.event import Event
-
-from .info import build_info
-from .models import VoiceEntry, list_voices, resolve_stt_model
+from .info import InfoAnswer, build_info
+from .models import resolve_stt_model
 from .stt import SttEngine, SttOptions, window_for
-from .tts import LoadedVoice, TtsEngine, TtsOptions
+from .tts import TtsEngine, TtsOptions
+from .voices import Voices
 
 _LOGGER = logging.getLogger(__name__)
 CUDA_PROVIDER = "CUDAExecutionProvider"
@@ -76,74 +75,19 @@ def choose_devices(requested: str, mode: str) -> Devices:
 
 @dataclass
 class ServerContext:
-    """What every connection shares: the engines, the Info answer and the limits."""
+    """What every connection shares: the engines, the voices, the Info answer and the limits."""
 
     stt: SttEngine | None
     tts: TtsEngine | None
-    stt_model: str
+    voices: Voices | None  # with ``tts``: which voices there are and which a request gets
+    info: InfoAnswer
     idle_timeout: float
-    voices: list[VoiceEntry] = field(default_factory=list)
-    describe_catalogue: bool = False  # list voices not on disk too (they download on use)
     devices: Devices = field(default_factory=Devices)
-    info_event: Event = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.refresh_info()
 
     @property
     def modes(self) -> list[str]:
         """The modes that are on: ``stt`` and/or ``tts``."""
         return [name for name, on in (("stt", self.stt), ("tts", self.tts)) if on is not None]
-
-    def refresh_info(self) -> None:
-        """Rebuild the Info event (e.g. after a voice was downloaded)."""
-        info = build_info(
-            stt_model=self.stt_model if self.stt is not None else None,
-            stt_languages=self.stt.languages if self.stt is not None else (),
-            ends_speech=self.stt is not None and self.stt.options.ends_speech,
-            voices=self.listed_voices if self.tts is not None else None,
-        )
-        for programs, device in ((info.asr, self.devices.stt), (info.tts, self.devices.tts)):
-            for program in programs:  # Describe says where each engine runs
-                program.description = f"{program.description} on {device.upper()}"
-        self.info_event = info.event()
-
-    @property
-    def listed_voices(self) -> list[VoiceEntry]:
-        """The voices Describe lists: those on disk, plus the catalogue when asked and allowed."""
-        downloads = self.tts is not None and not self.tts.local_files_only
-        if self.describe_catalogue and downloads:
-            return self.voices
-        return [entry for entry in self.voices if entry.installed]
-
-    def is_installed(self, voice: str) -> bool:
-        """Whether Info lists ``voice`` as installed."""
-        return any(entry.name == voice and entry.installed for entry in self.voices)
-
-    def reload_voices(self) -> None:
-        """Rescan the voices (blocking: run it on a worker thread) and rebuild Info."""
-        if self.tts is not None:
-            self.voices = list_voices(
-                data_dirs=self.tts.data_dirs, download_dir=self.tts.download_dir
-            )
-            self.refresh_info()
-
-    def voice_for_language(self, language: str) -> str | None:
-        """Return an installed voice for ``language`` (``en`` or ``en_US``), default first."""
-        wanted = language.replace("-", "_").lower()
-
-        def matches(entry: VoiceEntry) -> bool:
-            return any(
-                code.lower() == wanted or code.lower().split("_")[0] == wanted
-                for code in entry.languages
-            )
-
-        installed = [entry for entry in self.voices if entry.installed and matches(entry)]
-        default = self.tts.default_name if self.tts is not None else None
-        for entry in installed:
-            if entry.name == default:
-                return entry.name
-        return installed[0].name if installed else None
 
     def close(self) -> None:
         """Stop the engines' worker threads."""
@@ -158,6 +102,7 @@ def load(args: argparse.Namespace) -> ServerContext:
     download_dir = Path(args.download_dir)
     stt: SttEngine | None = None
     tts: TtsEngine | None = None
+    voices: Voices | None = None
     devices = choose_devices(args.device, args.mode)
     _LOGGER.info(
         "Device %s: speech-to-text on %s, text-to-speech on %s",
@@ -165,6 +110,7 @@ def load(args: argparse.Namespace) -> ServerContext:
         devices.stt,
         devices.tts,
     )
+    speaks = args.mode in ("both", "tts")
     try:
         if args.mode in ("both", "stt"):
             model_dir = resolve_stt_model(
@@ -192,38 +138,43 @@ def load(args: argparse.Namespace) -> ServerContext:
                 cpu_threads=args.cpu_threads or max(1, (os.cpu_count() or 1) // args.stt_workers),
                 workers=args.stt_workers,
             )
-        voices: list[VoiceEntry] = []
-        if args.mode in ("both", "tts"):
+        info = InfoAnswer(
+            build_info(
+                stt_model=args.stt_model if stt is not None else None,
+                stt_languages=stt.languages if stt is not None else (),
+                ends_speech=stt is not None and stt.options.ends_speech,
+                voices=[] if speaks else None,  # listed by the voices as they load
+                stt_device=devices.stt,
+                tts_device=devices.tts,
+            )
+        )
+        if speaks:
             tts = TtsEngine(
-                default_voice=args.tts_voice,
-                default_speaker=args.speaker,
-                data_dirs=data_dirs,
-                download_dir=download_dir,
-                local_files_only=args.local_files_only,
                 options=TtsOptions(
                     length_scale=args.length_scale,
                     noise_scale=args.noise_scale,
                     noise_w_scale=args.noise_w_scale,
                     sentence_silence=args.sentence_silence,
                 ),
+                stages_dir=download_dir / "stages",
                 max_voices=args.max_voices,
                 workers=args.tts_workers,
                 use_cuda=devices.tts == "cuda",
             )
-            default: LoadedVoice = tts.load_default()
-            tts.speaker_for(default, None)  # a bad --speaker fails now, not per request
-            voices = list_voices(data_dirs=tts.data_dirs, download_dir=download_dir)
+            voices = Voices(
+                tts,
+                info,
+                default_voice=args.tts_voice,
+                default_speaker=args.speaker,
+                data_dirs=data_dirs,
+                download_dir=download_dir,
+                local_files_only=args.local_files_only,
+                describe_catalogue=args.describe_catalogue,
+            )
+            voices.load_default()
     except BaseException:
         for engine in (stt, tts):
             if engine is not None:
                 engine.close()
         raise
-    return ServerContext(
-        stt=stt,
-        tts=tts,
-        stt_model=args.stt_model,
-        idle_timeout=args.idle_timeout,
-        voices=voices,
-        describe_catalogue=args.describe_catalogue,
-        devices=devices,
-    )
+    return ServerContext(stt, tts, voices, info, args.idle_timeout, devices)

@@ -35,6 +35,7 @@ from typing import Literal
 
 import numpy as np
 
+from .languages import TRAILING_WORDS, base_language
 from .silence import silence_start
 from .stt import SAMPLE_RATE, Speech
 
@@ -52,9 +53,9 @@ UNFINISHED_EXTRA_SECONDS = 0.5
 UNFINISHED_LOG_PROB = -1.0
 """A transcript decoded with a mean token log probability below this was heard unsurely.
 
-Lower than the STT's own ``UNSURE_LOG_PROB`` (which decodes again with names): chosen on the
-corpus's development half, it flags as many commands cut at a hesitation as -0.7 does and half
-as many complete ones, each of which waits ``UNFINISHED_EXTRA_SECONDS`` longer."""
+Lower than the STT's own ``UNSURE_LOG_PROB`` (which decodes again with names), chosen on the
+corpus's development half: it flags as many commands cut at a hesitation as that one and fewer
+complete ones, each of which waits ``UNFINISHED_EXTRA_SECONDS`` longer (README, Performance)."""
 
 
 @dataclass(frozen=True)
@@ -73,38 +74,6 @@ class Silences:
 
 
 SENSITIVITIES = {name: Silences.after(seconds) for name, seconds in HA_SILENCE_SECONDS.items()}
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Words a command does not end on, lower case (a model's languages without a list: neutral).
-# Not the particles commands do end on: "turn the light on", "mach das Licht an/aus/zu",
-# "zet het licht aan/uit".
-TRAILING_WORDS: dict[str, frozenset[str]] = {
-    "en": _words(
-        "and or but nor so then plus the a an to of in at for from with into onto by "
-        "about after before until than that this my your our their its his her"
-    ),
-    "de": _words(
-        "und oder aber dann sowie der die das den dem des eine einen einem einer im in "
-        "am bei mit nach von vom zum zur für über unter bis"
-    ),
-    "fr": _words(
-        "et ou mais puis donc le la les l un une des du de d au aux à en dans sur pour par "
-        "avec sans vers mon ma mes"
-    ),
-    "es": _words(
-        "y e o u pero luego el la los las un una unos unas del de al a en con por para sin "
-        "sobre hasta mi mis"
-    ),
-    "it": _words(
-        "e o ma poi il lo la i gli le un uno una del della dei delle al alla di a da in con "
-        "su per tra fra mio mia"
-    ),
-    "nl": _words("en of maar dan de het een van in met voor naar bij tot om mijn"),
-}
 _ELLIPSIS = re.compile(r"(\.\.\.|…)\s*$")
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)?$")
 
@@ -120,7 +89,7 @@ def reading(text: str, language: str | None) -> Literal["complete", "trailing", 
     stripped = text.strip()
     if not stripped or _ELLIPSIS.search(stripped) or stripped.endswith(("-", "—", ",")):
         return "trailing"
-    words = TRAILING_WORDS.get((language or "").split("-")[0].lower())
+    words = TRAILING_WORDS.get(base_language(language))
     if words is None:
         return "neutral"
     last = _WORD.search(stripped.rstrip(".!?;:\"') ").lower())

@@ -66,7 +66,11 @@ class ChatterboxHandler(AsyncEventHandler):
         peer = writer.get_extra_info("peername")
         self.client = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "client")
         self.listening = Listening(context.stt, self) if context.stt is not None else None
-        self.speaking = Speaking(context.tts, context, self) if context.tts is not None else None
+        self.speaking = (
+            Speaking(context.tts, context.voices, self)
+            if context.tts is not None and context.voices is not None
+            else None
+        )
         self._linger = False
 
     async def run(self) -> None:
@@ -128,7 +132,7 @@ class ChatterboxHandler(AsyncEventHandler):
     async def _dispatch(self, event: Event) -> bool:
         kind = event.type
         if Describe.is_type(kind):
-            await self.write_event(self.context.info_event)
+            await self.write_event(self.context.info.event)
             return True
         if Ping.is_type(kind):
             await self.write_event(Pong(text=Ping.from_event(event).text).event())

@@ -13,7 +13,8 @@ Documented caps (also listed in ``--help``):
 - text to speak: ``MAX_TTS_CHARS`` (10 000) characters per request or stream; more is an
   ``Error`` event.
 - per-request pace: ``length_scale`` in ``MIN_LENGTH_SCALE``..``MAX_LENGTH_SCALE`` (given in
-  a Synthesize/SynthesizeStart ``context`` as ``{"chatterbox": {"length_scale": x}}``).
+  a Synthesize/SynthesizeStart ``context`` as ``{"chatterbox": {"length_scale": x}}``: the keys
+  ``CONTEXT_KEY`` and ``LENGTH_SCALE_KEY``).
 - idle connection: closed after ``DEFAULT_IDLE_TIMEOUT`` seconds (``--idle-timeout``) without
   an event, or when the client reads none of our output for that long.
 
@@ -44,7 +45,9 @@ MIN_RATE = 1_000
 MAX_RATE = 192_000
 MAX_WIDTH = 4
 MAX_CHANNELS = 8
-MIN_LENGTH_SCALE = 0.25  # per-request pace (event context {"chatterbox": {"length_scale": x}})
+CONTEXT_KEY = "chatterbox"  # our options in a Synthesize/SynthesizeStart event's context
+LENGTH_SCALE_KEY = "length_scale"  # the per-request pace among them
+MIN_LENGTH_SCALE = 0.25
 MAX_LENGTH_SCALE = 4.0
 
 LIMITS_HELP = (

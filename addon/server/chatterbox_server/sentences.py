@@ -11,62 +11,25 @@ Runs longer than ``max_chars`` with no sentence end are cut at the last clause b
 The first piece is what a listener waits for, so a first sentence longer than
 ``FIRST_LONG_CHARS`` is cut into a first piece of ``FIRST_MIN_CHARS``..``FIRST_MAX_CHARS``:
 after its first clause mark in that range, else before its first conjunction there (in the
-voice's language: ``CONJUNCTIONS`` always, ``COORDINATORS`` such as "and" only when an article
-or pronoun follows). A piece cut before a conjunction ends with a comma, so the voice phrases it
-as the clause it is. Without either the sentence stays whole: a cut at a mere space would sound
-wrong. While text streams in, the cut is made as soon as the sentence is known to be long,
-before it ends; however the text arrives, the pieces are those of the whole text.
+voice's language, from :mod:`.languages`: ``CONJUNCTIONS`` always, ``COORDINATORS`` such as
+"and" only when an article or pronoun follows). A piece cut before a conjunction ends with a
+comma, so the voice phrases it as the clause it is. Without either the sentence stays whole: a
+cut at a mere space would sound wrong. While text streams in, the cut is made as soon as the
+sentence is known to be long, before it ends; however the text arrives, the pieces are those of
+the whole text.
 """
 
 from __future__ import annotations
 
 import re
 
+from .languages import CONJUNCTIONS, COORDINATORS, MAYBE_END, NEVER_END, base_language
+
 DEFAULT_MAX_CHARS = 250
 FIRST_LONG_CHARS = 60  # a longer first sentence is cut for first audio ...
 FIRST_MIN_CHARS = 20  # ... into a first piece of at least this many characters
 FIRST_MAX_CHARS = 45  # ... and at most this many
 
-# Per language (the voice's, e.g. "en" for en-us), words a first piece may end before.
-# CONJUNCTIONS start a clause whatever follows them ("so", "or", "denn" are also adverbs).
-CONJUNCTIONS: dict[str, frozenset[str]] = {
-    "de": frozenset({"aber", "sondern", "weil", "w\u00e4hrend", "obwohl"}),
-    "en": frozenset({"but", "because", "while", "although", "whereas", "unless"}),
-    "es": frozenset({"pero", "porque", "aunque", "mientras"}),
-    "fr": frozenset({"mais", "car", "parce", "tandis"}),
-    "it": frozenset({"ma", "perch\u00e9", "mentre", "per\u00f2"}),
-    "nl": frozenset({"maar", "omdat", "terwijl", "want"}),
-    "pt": frozenset({"mas", "porque", "enquanto", "embora"}),
-}
-# "and" joins words as often as clauses ("the kitchen and dining room"), so it counts only when
-# a clause seems to follow: a pronoun or an article ("and the heating is ...", "and it ...").
-COORDINATORS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "de": (
-        frozenset({"und"}),
-        frozenset({"der", "die", "das", "den", "dem", "ein", "eine", "ich", "du", "er", "sie"})
-        | frozenset({"es", "wir", "ihr", "man"}),
-    ),
-    "en": (
-        frozenset({"and"}),
-        frozenset({"the", "a", "an", "i", "you", "he", "she", "it", "we", "they", "there"})
-        | frozenset({"this", "that", "these", "those", "my", "your", "our", "their", "its"}),
-    ),
-}
-
-# Abbreviations after which "." never ends a sentence.
-_NEVER_END = frozenset(
-    {
-        *("mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "mt", "ft", "vs", "e.g", "i.e"),
-        *("cf", "approx", "gen", "col", "lt", "sgt", "capt", "rev", "hon", "fig"),
-    }
-)
-# Abbreviations that end a sentence only when the next word is capitalised.
-_MAYBE_END = frozenset(
-    {
-        *("etc", "a.m", "p.m", "am", "pm", "inc", "ltd", "co", "corp"),
-        *("jan", "feb", "mar", "apr", "aug", "sep", "sept", "oct", "nov", "dec"),
-    }
-)
 # Written as escapes: CJK full stop, fullwidth ! and ?; curly quotes, guillemets; en/em dash.
 _CJK_STOPS = "\u3002\uff01\uff1f"
 _CLOSERS = "\"'\u201d\u2019\u00bb)\\]"
@@ -84,11 +47,11 @@ def _last_word(text: str, end: int) -> str:
 def _is_abbreviation_end(word: str, following: str) -> bool | None:
     """Decide a ``word.`` + ``following`` boundary: True/False, or None if more text is needed."""
     lower = word.lower()
-    if lower in _NEVER_END:
+    if lower in NEVER_END:
         return False
     if len(word) == 1 and word.isalpha() and word.isupper():
         return False  # an initial
-    if lower in _MAYBE_END or ("." in word and word.replace(".", "").isalpha()):
+    if lower in MAYBE_END or ("." in word and word.replace(".", "").isalpha()):
         if not following:
             return None
         return following[0].isupper()
@@ -197,7 +160,7 @@ class SentenceSplitter:
 
 def _conjunction_pattern(language: str | None) -> re.Pattern[str] | None:
     """Match white space + a conjunction of ``language`` (see above); None if none known."""
-    base = (language or "").replace("_", "-").split("-")[0].lower()
+    base = base_language(language)
     alternatives = []
     if words := CONJUNCTIONS.get(base):
         alternatives.append(f"(?:{'|'.join(sorted(words))})(?=\\s)")

@@ -14,17 +14,23 @@ from wyoming.event import Event
 from wyoming.tts import Synthesize, SynthesizeStart, SynthesizeStopped, SynthesizeVoice
 
 from .connection import Connection
-from .context import ServerContext
-from .limits import MAX_LENGTH_SCALE, MAX_TTS_CHARS, MIN_LENGTH_SCALE, ClientError
+from .limits import (
+    CONTEXT_KEY,
+    LENGTH_SCALE_KEY,
+    MAX_LENGTH_SCALE,
+    MAX_TTS_CHARS,
+    MIN_LENGTH_SCALE,
+    ClientError,
+)
 from .models import ModelNotFoundError
 from .sentences import SentenceSplitter, ends_clause, split_sentences
 from .tts import LoadedVoice, TtsEngine, UnknownSpeakerError
+from .voices import Voices
 
 _LOGGER = logging.getLogger(__name__)
 
 SAMPLES_PER_CHUNK = 2048  # audio samples per AudioChunk sent
 CHUNKS_PER_WRITE = 16  # AudioChunks sent in one write (~1.5 s of audio at 22 kHz)
-CONTEXT_KEY = "chatterbox"  # our options in an event's context
 
 
 @dataclass
@@ -55,17 +61,17 @@ class _Stream:
 
 
 def _length_scale(context: object) -> float | None:
-    """Read the pace a request asks for: ``context = {"chatterbox": {"length_scale": x}}``."""
+    """Read the pace a request asks for: ``context = {CONTEXT_KEY: {LENGTH_SCALE_KEY: x}}``."""
     ours = context.get(CONTEXT_KEY) if isinstance(context, dict) else None
-    value = ours.get("length_scale") if isinstance(ours, dict) else None
+    value = ours.get(LENGTH_SCALE_KEY) if isinstance(ours, dict) else None
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ClientError("bad-option", f"length_scale must be a number, got {value!r}")
+        raise ClientError("bad-option", f"{LENGTH_SCALE_KEY} must be a number, got {value!r}")
     if not MIN_LENGTH_SCALE <= value <= MAX_LENGTH_SCALE:
         raise ClientError(
             "bad-option",
-            f"length_scale {value} outside {MIN_LENGTH_SCALE}..{MAX_LENGTH_SCALE}",
+            f"{LENGTH_SCALE_KEY} {value} outside {MIN_LENGTH_SCALE}..{MAX_LENGTH_SCALE}",
         )
     return float(value)
 
@@ -73,9 +79,9 @@ def _length_scale(context: object) -> float | None:
 class Speaking:
     """What a client asks to hear: sentence by sentence, the first as soon as it exists."""
 
-    def __init__(self, tts: TtsEngine, context: ServerContext, connection: Connection) -> None:
+    def __init__(self, tts: TtsEngine, voices: Voices, connection: Connection) -> None:
         self.tts = tts
-        self.context = context
+        self.voices = voices
         self.connection = connection
         self._stream: _Stream | None = None
 
@@ -161,16 +167,16 @@ class Speaking:
         """Pick and load the voice, speaker and pace a request asks for."""
         length_scale = _length_scale(context)
         name = voice.name if voice is not None else None
-        if name is None and voice is not None and isinstance(voice.language, str):
-            name = self.context.voice_for_language(voice.language)
         if name is not None and not isinstance(name, str):
             raise ClientError("bad-event", "voice name must be a string")
+        language = voice.language if voice is not None else None
+        speaker = voice.speaker if voice is not None else None
         try:
-            loaded = await self.tts.voice(name)
-            if not self.context.is_installed(loaded.name):  # just downloaded: tell Describe
-                await asyncio.get_running_loop().run_in_executor(None, self.context.reload_voices)
-            speaker = voice.speaker if voice is not None else None
-            speaker_id = self.tts.speaker_for(loaded, None if speaker is None else str(speaker))
+            loaded, speaker_id = await self.voices.choose(
+                name,
+                language if isinstance(language, str) else None,
+                None if speaker is None else str(speaker),
+            )
             return _Speech(loaded, speaker_id, length_scale)
         except ModelNotFoundError as err:
             raise ClientError("unknown-voice", str(err)) from err

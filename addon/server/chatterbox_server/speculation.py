@@ -99,7 +99,7 @@ class Speculation:
 
         While the speculative transcription runs no check is started: it cannot be stopped,
         so a check could change nothing, and on a small machine the VAD's thread would slow
-        Whisper's (by about a tenth, real base int8 on 2 threads). The job's end checks next.
+        Whisper's. The job's end checks next.
         """
         if self._check is not None and not self._check.done():
             return
@@ -121,7 +121,7 @@ class Speculation:
         # Check again after CHECK_SECONDS of audio, or later if checks get costly (long audio).
         gap = max(CHECK_SECONDS, cost / CHECK_BUDGET)
         self._next_check = len(audio) + int(gap * SAMPLE_RATE)
-        # (numpy over the audio's 10 ms frames, in a pause only: well under a millisecond)
+        # (numpy over the audio's 10 ms frames, in a pause only: cheap)
         silent_from = None if self.end is None else self.end.find_silence(audio, speech)
         if self.end is not None and (soonest := self.end.earliest_end(silent_from)):
             # check again exactly when enough silence may have passed, not up to a gap later

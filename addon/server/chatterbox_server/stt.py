@@ -28,6 +28,7 @@ import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.vad import VadOptions, get_speech_timestamps, get_vad_model
 
+from .languages import base_language
 from .workers import worker_pool
 
 _LOGGER = logging.getLogger(__name__)
@@ -63,8 +64,8 @@ def max_new_tokens(seconds: float) -> int:
     """Bound what Whisper may write for ``seconds`` of speech.
 
     A spoken command takes at most about 5 tokens a second; a decode that runs on repeats
-    itself, and each temperature fallback may do so again (seen: 9 to 97 s for a 3 s command
-    on real base). The bound keeps the worst case near the audio's length.
+    itself, and each temperature fallback may do so again, for many times the audio's length.
+    The bound keeps the worst case near the audio's length.
     """
     return min(MAX_NEW_TOKENS, MIN_NEW_TOKENS + int(TOKENS_PER_SECOND * seconds))
 
@@ -145,11 +146,9 @@ def window_for(model_dir: Path) -> int:
     """Return the encoder window for a model: 15 s, but Whisper's 30 s for tiny ones.
 
     Tiny is known by its path (``faster-whisper-tiny.en`` from the hub, ``tiny-int8``, ...);
-    ``--whisper-window`` says it for a model in a folder of another name.
-
-    On the corpus (mean WER, 30 s against 15 s): base 0.249 and 0.258, both below
-    wyoming-faster-whisper's 0.28-0.30; tiny.en 0.250 and 0.286, the latter no better than the
-    peer's 0.286-0.31. The smallest model loses the most from a shorter window.
+    ``--whisper-window`` says it for a model in a folder of another name. On the corpus the
+    smallest model loses the most accuracy from a shorter window, base hardly any (see the
+    README's Performance section).
     """
     path = model_dir.resolve()
     name = path.parent.parent.name if path.parent.name == "snapshots" else path.name
@@ -162,9 +161,9 @@ class WindowedWhisper(WhisperModel):  # type: ignore[misc]  # faster-whisper is 
     faster-whisper pads every window's features to 30 s with zeros, and the encoder's cost grows
     with its input: on real base (int8, 2 threads) it is most of a command's transcription. When
     nothing but that padding lies past ``window_frames``, the encoder gets only the first
-    ``window_frames``, and the decoder attends to fewer frames too. Measured on the corpus
-    (mean WER, median time per command): base 0.249 in 667 ms at 30 s, 0.258 in 274 ms at 15 s;
-    tiny.en 0.250 in 368 ms, 0.286 in 140 ms. At 10 s base fell to 0.276, at 5 s it looped.
+    ``window_frames``, and the decoder attends to fewer frames too. A shorter window is faster,
+    and a much shorter one costs accuracy (at 5 s Whisper loops); the README's Performance
+    section has the figures.
     """
 
     window_frames = FULL_WINDOW_SECONDS * FRAMES_PER_SECOND
@@ -277,7 +276,7 @@ class SttEngine:
     def pick_language(self, requested: str | None) -> str | None:
         """Return the request's language if the model has it, else the configured one."""
         if requested:
-            code = requested.replace("_", "-").split("-")[0].lower()
+            code = base_language(requested)
             if code in self.languages:
                 return code
             _LOGGER.warning("Language %r not supported by the model; using the default", requested)
@@ -384,12 +383,11 @@ class SttEngine:
         Whisper's own fallback re-samples a poor decode at rising temperatures; ours is
         deterministic (see ``TEMPERATURE``): a wider beam for a decode Whisper was unsure of,
         keeping the surer of the two, when the request brought names or terms (``hotwords``
-        from ``hotwords``). ``fallback_beam_size`` is the second decode's beam. Measured on
-        the corpus (real base int8, beam 1 first): with the home's names 7 of 34 commands were
-        decoded again and WER fell from 0.238 to 0.173 (all at beam 5: 0.168), on the 10
-        paused commands from 0.408 to 0.342. Without names the wider beam wrote longer
-        fluent guesses ("Say it's not alarm for say it's morning for morning."): 0.258 rose to
-        0.284, though paused commands fell from 0.375 to 0.342; so no names, no second decode.
+        from ``hotwords``). ``fallback_beam_size`` is the second decode's beam. On the corpus,
+        with the home's names a few commands are decoded again and that gets most of a wider
+        beam's accuracy for little more than beam 1's cost. Without names the wider beam wrote
+        longer fluent guesses ("Say it's not alarm for say it's morning for morning.") and the
+        error rate rose; so no names, no second decode.
         """
         return (
             bool(result.text)
@@ -413,8 +411,7 @@ class SttEngine:
             # faster-whisper's default falls back to sampling at rising temperatures when a
             # decode looks poor. CTranslate2 seeds its sampler once per thread, so the same
             # audio could come back as different text (a speculation then differed from the
-            # transcription at AudioStop), and on the corpus the fallbacks won nothing: real
-            # base int8 0.256 deterministic, 0.246-0.265 sampled in three runs.
+            # transcription at AudioStop), and on the corpus the fallbacks won nothing.
             temperature=TEMPERATURE,
             no_speech_threshold=NO_SPEECH_THRESHOLD,
             condition_on_previous_text=False,

@@ -16,19 +16,21 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import onnxruntime
 from piper import AudioChunk, PiperConfig, PiperVoice, SynthesisConfig
 
 from . import vits
-from .models import VoiceFiles, resolve_voice
+from .models import VoiceFiles
 from .workers import worker_pool
 
 _LOGGER = logging.getLogger(__name__)
+_T = TypeVar("_T")  # (not PEP 695's def f[T]: the server runs on Python 3.11)
 
 # espeak-ng (Piper's phonemizer) keeps global state: one phonemization at a time, process-wide.
 # Only that short step is serialized; the ONNX inference of different requests runs in parallel.
@@ -88,8 +90,8 @@ def _session_options() -> onnxruntime.SessionOptions:
     """Options whose threads sleep, rather than spin, between runs.
 
     By default onnxruntime's threads keep spinning for a while after each run, waiting for more
-    work: CPU the event loop, the client and speech-to-text could use. The bench measured about
-    40 % less CPU time per synthesis without it (test voice, 2 cores).
+    work: CPU the event loop, the client and speech-to-text could use. Without the spinning a
+    synthesis costs markedly less CPU time (the bench measures it).
     """
     options = onnxruntime.SessionOptions()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -168,35 +170,28 @@ def _serialized(phonemize: Callable[[str], list[list[str]]]) -> Callable[[str], 
 
 
 class TtsEngine:
-    """Load voices lazily (LRU of ``max_voices``) and synthesize sentences on worker threads."""
+    """Keep voices in memory (an LRU of ``max_voices``) and synthesize sentences on worker threads.
+
+    Which voice a name means, and which voices exist, is :class:`~.voices.Voices`' to say: the
+    engine gets a voice's files and loads them (on :meth:`run`'s workers).
+    """
 
     def __init__(
         self,
         *,
-        default_voice: str,
-        default_speaker: str | None,
-        data_dirs: Sequence[Path],
-        download_dir: Path,
-        local_files_only: bool,
         options: TtsOptions,
+        stages_dir: Path,
         max_voices: int = 2,
         workers: int = 2,
         use_cuda: bool = False,
     ) -> None:
-        self.default_voice = default_voice
-        self.default_speaker = default_speaker
-        self.data_dirs = list(data_dirs)
-        self.download_dir = download_dir
-        self.local_files_only = local_files_only
         self.options = options
+        self.stages_dir = stages_dir  # voices cut into stages (see vits)
         self.max_voices = max(1, max_voices)
         self.use_cuda = use_cuda
         self._executor = worker_pool(workers, "tts")
         self._voices: OrderedDict[str, LoadedVoice] = OrderedDict()
-        self._files: dict[str, VoiceFiles] = {}  # spec -> resolved files
         self._lock = threading.Lock()
-        self._loading: dict[str, asyncio.Future[LoadedVoice]] = {}
-        self.default_name: str | None = None
         self.loads = 0  # voices loaded from disk (for logs and tests)
         self.evictions = 0
 
@@ -206,54 +201,28 @@ class TtsEngine:
         with self._lock:
             return list(self._voices)
 
-    def load_default(self) -> LoadedVoice:
-        """Resolve and load the default voice (start-up, blocking); may raise ModelNotFoundError."""
-        voice = self._get(self.default_voice, allow_path=True)
-        self.default_name = voice.name
-        with self._lock:
-            self._files[voice.name] = voice.files  # requests name it without the path
-        if voice.files.onnx.parent not in self.data_dirs:  # its neighbours are voices too
-            self.data_dirs.append(voice.files.onnx.parent)
-        return voice
+    def run(self, work: Callable[[], _T]) -> asyncio.Future[_T]:
+        """Run blocking ``work`` (a voice's lookup and load) on the workers; from the loop."""
+        return asyncio.get_running_loop().run_in_executor(self._executor, work)
 
-    async def voice(self, name: str | None) -> LoadedVoice:
-        """Return the voice ``name`` (None: the default), loading it on a worker thread."""
-        spec = name or self.default_voice
+    def cached(self, name: str) -> LoadedVoice | None:
+        """Return voice ``name`` if it is in memory, now the most recently used."""
         with self._lock:
-            files = self._files.get(spec)
-            if files is not None and files.name in self._voices:
-                self._voices.move_to_end(files.name)
-                return self._voices[files.name]
-        pending = self._loading.get(spec)
-        if pending is None:
-            loop = asyncio.get_running_loop()
-            pending = loop.run_in_executor(
-                self._executor, self._get, spec, name is None or spec == self.default_voice
-            )
-            self._loading[spec] = pending
-            pending.add_done_callback(lambda _: self._loading.pop(spec, None))
-        return await asyncio.shield(pending)
+            voice = self._voices.get(name)
+            if voice is not None:
+                self._voices.move_to_end(name)
+            return voice
 
-    def _get(self, spec: str, allow_path: bool) -> LoadedVoice:
-        """Resolve ``spec`` and load it into the cache, evicting the least recently used."""
-        with self._lock:
-            files = self._files.get(spec)
-        if files is None:
-            files = resolve_voice(
-                spec,
-                data_dirs=self.data_dirs,
-                download_dir=self.download_dir,
-                local_files_only=self.local_files_only,
-                allow_path=allow_path,
-            )
-        with self._lock:
-            self._files[spec] = files
-            cached = self._voices.get(files.name)
-            if cached is not None:
-                self._voices.move_to_end(files.name)
-                return cached
+    def load(self, files: VoiceFiles) -> LoadedVoice:
+        """Return the voice of ``files``, loading it if need be (blocking: on a worker thread).
+
+        A load unloads the least recently used voice beyond ``max_voices``.
+        """
+        cached = self.cached(files.name)
+        if cached is not None:
+            return cached
         started = time.perf_counter()
-        piper, staged = load_voice(files, self.download_dir / "stages", self.use_cuda)
+        piper, staged = load_voice(files, self.stages_dir, self.use_cuda)
         voice = LoadedVoice(files.name, files, piper, staged)
         with self._lock:
             self._voices[files.name] = voice
@@ -271,12 +240,6 @@ class TtsEngine:
             "in chunks" if staged is not None else "whole",
         )
         return voice
-
-    def speaker_for(self, voice: LoadedVoice, speaker: str | None) -> int | None:
-        """Resolve the request's speaker, or the configured one for the default voice."""
-        if speaker is None and voice.name == self.default_name:
-            speaker = self.default_speaker
-        return voice.speaker_id(speaker)
 
     async def speak(
         self,
