@@ -1,25 +1,31 @@
-"""Timed Wyoming requests, made like a satellite would with ``wyoming.client.AsyncTcpClient``."""
+"""Timed Wyoming requests, made as a satellite makes them, to Chatterbox and to the peers.
+
+The conversations are the integration's client core's (``chatterbox_wyoming``, imported by its
+own name: see ``bench/__init__.py``); this module paces the audio like a microphone and turns
+the core's instants into the bench's numbers.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import bisect
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass
 
-from wyoming.asr import Transcribe, Transcript
-from wyoming.audio import AudioChunk, AudioStart, AudioStop
-from wyoming.client import AsyncTcpClient
-from wyoming.error import Error
-from wyoming.event import Event
-from wyoming.info import Describe, Info
-from wyoming.tts import (
-    Synthesize,
-    SynthesizeChunk,
-    SynthesizeStart,
-    SynthesizeStop,
-    SynthesizeStopped,
+from wyoming.audio import AudioChunk
+from wyoming.info import Info
+
+from chatterbox_wyoming import (
+    CannotConnect,
+    ConnectionClosed,
+    ServerError,
+    Timeout,
+    Timeouts,
+    Timings,
+    WyomingClient,
+    WyomingError,
 )
 
 HOST = "127.0.0.1"
@@ -65,18 +71,29 @@ class TtsResult:
     audio_seconds: float
 
 
-def _ms(since: float) -> float:
-    return (time.perf_counter() - since) * 1000
+def _ms(since: float, until: float) -> float:
+    return (until - since) * 1000
 
 
-async def _read(client: AsyncTcpClient) -> Event:
-    event = await client.read_event()
-    if event is None:
-        raise RequestError("server closed the connection")
-    if Error.is_type(event.type):
-        error = Error.from_event(event)
-        raise RequestError(f"{error.code}: {error.text}")
-    return event
+def _client(port: int, limit: float = TIMEOUT) -> WyomingClient:
+    return WyomingClient(HOST, port, Timeouts(limit, limit, limit, limit))
+
+
+@contextmanager
+def _plain_errors() -> Iterator[None]:
+    """Fail as a plain Wyoming client does: OSError or TimeoutError, else RequestError."""
+    try:
+        yield
+    except Timeout as err:
+        raise TimeoutError(str(err)) from err
+    except (CannotConnect, ConnectionClosed) as err:
+        if isinstance(cause := err.__cause__, OSError):
+            raise cause from None
+        raise RequestError(str(err)) from err
+    except ServerError as err:
+        raise RequestError(f"{err.code}: {err.text}") from err
+    except WyomingError as err:
+        raise RequestError(str(err)) from err
 
 
 async def describe(port: int, limit: float = 10.0) -> tuple[Info, float]:
@@ -85,13 +102,12 @@ async def describe(port: int, limit: float = 10.0) -> tuple[Info, float]:
     The round trip runs from connecting to the whole Info event read (JSON decoded, so a big
     answer costs the client too), not its conversion to ``Info``.
     """
-    started = time.perf_counter()
-    async with asyncio.timeout(limit), AsyncTcpClient(HOST, port) as client:
-        await client.write_event(Describe().event())
-        while not Info.is_type((event := await _read(client)).type):
-            pass
-        elapsed = _ms(started)
-    return Info.from_event(event), elapsed
+    timings = Timings()
+    with _plain_errors():
+        async with asyncio.timeout(limit):
+            info = await _client(port, limit).describe(timings)
+    assert timings.done is not None
+    return info, _ms(timings.started, timings.done)
 
 
 async def transcribe(
@@ -118,62 +134,56 @@ async def transcribe(
     one-shot, as a pipeline speaks its answer, and time the end of speech to its first audio.
     """
     seconds = len(pcm) / (RATE * WIDTH)
-    async with asyncio.timeout(TIMEOUT + seconds):
-        async with AsyncTcpClient(HOST, port) as client:
-            request = Transcribe(
+    began: float | None = None  # when the microphone started
+
+    async def microphone() -> AsyncIterator[bytes]:
+        nonlocal began
+        began = time.perf_counter()
+        for index, offset in enumerate(range(0, len(pcm), CHUNK_BYTES)):
+            if pace > 0:
+                due = began + (index + 1) * CHUNK_SECONDS / pace  # once recorded
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            yield pcm[offset : offset + CHUNK_BYTES]
+
+    timings = Timings()
+    with _plain_errors():
+        async with asyncio.timeout(TIMEOUT + seconds):
+            result = await _client(port).transcribe(
+                microphone(),
                 language=language,
-                transcript_names=list(names) or None,
+                names=list(names) or None,
                 vad_sensitivity=sensitivity,
+                stop_after_transcript=False,
+                timings=timings,
             )
-            await client.write_event(request.event())
-            await client.write_event(AudioStart(rate=RATE, width=WIDTH, channels=CHANNELS).event())
-            began = time.perf_counter()
+            # Early: when AudioStop would have gone (the audio's end; now if unpaced).
+            if result.early:
+                assert began is not None
+                stopped = began + seconds / pace if pace > 0 else time.perf_counter()
+            else:
+                assert timings.audio_stop_sent is not None
+                stopped = timings.audio_stop_sent
+            arrived = timings.transcript
+            assert arrived is not None
+            sent_at = timings.chunks_sent  # when each chunk had gone
             speech_sent: float | None = None
-            sent_at: list[float] = []  # when each chunk had gone
-            reply = asyncio.ensure_future(_transcript(client))
-            try:
-                for index, offset in enumerate(range(0, len(pcm), CHUNK_BYTES)):
-                    if pace > 0:
-                        due = began + (index + 1) * CHUNK_SECONDS / pace  # once recorded
-                        await asyncio.wait([reply], timeout=max(0.0, due - time.perf_counter()))
-                    if reply.done():
+            if speech_end is not None:
+                for index, at in enumerate(sent_at):
+                    if min((index + 1) * CHUNK_BYTES, len(pcm)) / (RATE * WIDTH) >= speech_end:
+                        speech_sent = at
                         break
-                    audio = pcm[offset : offset + CHUNK_BYTES]
-                    chunk = AudioChunk(rate=RATE, width=WIDTH, channels=CHANNELS, audio=audio)
-                    await client.write_event(chunk.event())
-                    sent_at.append(time.perf_counter())
-                    done = (offset + len(audio)) / (RATE * WIDTH)
-                    if speech_sent is None and speech_end is not None and done >= speech_end:
-                        speech_sent = sent_at[-1]
-                early = reply.done()
-                if not early:
-                    await client.write_event(AudioStop().event())
-                # Early: when AudioStop would have gone (the audio's end; now if unpaced).
-                stopped = began + seconds / pace if early and pace > 0 else time.perf_counter()
-                text, arrived = await reply
-            finally:
-                if not reply.done():
-                    reply.cancel()
-                    await asyncio.gather(reply, return_exceptions=True)
-        heard = bisect.bisect_right(sent_at, arrived) * CHUNK_BYTES / (RATE * WIDTH)
-        spoken: float | None = None
-        if answer is not None and speech_sent is not None:
-            spoken = (await synthesize(*answer, since=speech_sent)).first_audio_ms
-        return SttResult(
-            (arrived - stopped) * 1000,
-            text,
-            (arrived - speech_sent) * 1000 if speech_sent is not None else None,
-            early,
-            round(min(heard, seconds) if early else seconds, 3),
-            spoken,
-        )
-
-
-async def _transcript(client: AsyncTcpClient) -> tuple[str, float]:
-    """Read up to the Transcript; return its text and when it came."""
-    while not Transcript.is_type((event := await _read(client)).type):
-        pass
-    return Transcript.from_event(event).text, time.perf_counter()
+            heard = bisect.bisect_right(sent_at, arrived) * CHUNK_BYTES / (RATE * WIDTH)
+            spoken: float | None = None
+            if answer is not None and speech_sent is not None:
+                spoken = (await synthesize(*answer, since=speech_sent)).first_audio_ms
+    return SttResult(
+        _ms(stopped, arrived),
+        result.text,
+        _ms(speech_sent, arrived) if speech_sent is not None else None,
+        result.early,
+        round(min(heard, seconds) if result.early else seconds, 3),
+        spoken,
+    )
 
 
 def stream_chunks(text: str, mode: str) -> list[str]:
@@ -194,36 +204,39 @@ def stream_chunks(text: str, mode: str) -> list[str]:
     return [first, *words]
 
 
+async def _pieces(pieces: list[str]) -> AsyncIterator[str]:
+    for piece in pieces:
+        yield piece
+
+
 async def synthesize(
     port: int, text: str, mode: str = ONESHOT, since: float | None = None
 ) -> TtsResult:
     """Speak ``text`` one-shot (Synthesize) or streamed (SynthesizeStart/Chunk/Stop).
 
-    See :func:`stream_chunks` for the streaming modes. One-shot ends at AudioStop, streaming at
-    SynthesizeStopped. The times run from the first event sent, or from ``since`` (a
-    ``time.perf_counter()`` instant) when given.
+    See :func:`stream_chunks` for the streaming modes; a stream also carries the whole text as
+    a plain Synthesize before SynthesizeStop, as Home Assistant sends it. One-shot ends at
+    AudioStop, streaming at SynthesizeStopped. The times run from the first event sent, or
+    from ``since`` (a ``time.perf_counter()`` instant) when given.
     """
-    streaming = mode != ONESHOT
-    async with asyncio.timeout(TIMEOUT), AsyncTcpClient(HOST, port) as client:
-        started = time.perf_counter() if since is None else since
-        if streaming:
-            await client.write_event(SynthesizeStart().event())
-            for chunk in stream_chunks(text, mode):
-                await client.write_event(SynthesizeChunk(text=chunk).event())
-            await client.write_event(Synthesize(text=text).event())
-            await client.write_event(SynthesizeStop().event())
-        else:
-            await client.write_event(Synthesize(text=text).event())
-        done = SynthesizeStopped if streaming else AudioStop
-        first: float | None = None
-        audio_seconds = 0.0
-        while not done.is_type((event := await _read(client)).type):
-            if AudioChunk.is_type(event.type):
-                if first is None:
-                    first = _ms(started)
-                got = AudioChunk.from_event(event)
-                audio_seconds += len(got.audio) / (got.rate * got.width * got.channels)
-        total = _ms(started)
-        if first is None:
-            raise RequestError("no audio")
-        return TtsResult(first, total, audio_seconds)
+    client = _client(port)
+    timings = Timings()
+    audio_seconds = 0.0
+    with _plain_errors():
+        async with asyncio.timeout(TIMEOUT):
+            if mode == ONESHOT:
+                events = client.synthesize(text, timings=timings)
+            else:
+                pieces = _pieces(stream_chunks(text, mode))
+                events = client.synthesize_stream(pieces, full_text=True, timings=timings)
+            async with aclosing(events):
+                async for event in events:
+                    if AudioChunk.is_type(event.type):
+                        got = AudioChunk.from_event(event)
+                        audio_seconds += len(got.audio) / (got.rate * got.width * got.channels)
+    if timings.first_audio is None:
+        raise RequestError("no audio")
+    assert timings.connected is not None
+    assert timings.done is not None
+    started = timings.connected if since is None else since
+    return TtsResult(_ms(started, timings.first_audio), _ms(started, timings.done), audio_seconds)

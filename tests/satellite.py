@@ -4,7 +4,8 @@ A voice satellite records 16 kHz mono 16-bit audio and sends it in small chunks 
 recorded. :func:`chunks` is that stream as an async generator of bytes (what Home Assistant's
 ``async_pipeline_from_audio_stream`` takes); :func:`stream_to_server` sends it straight to a
 Chatterbox server over Wyoming; :func:`synthesize` fetches the spoken answer and
-:func:`round_trip` chains both, the way a pipeline does, timing every stage.
+:func:`round_trip` chains both, the way a pipeline does, timing every stage. The Wyoming side is
+the integration's client core (``chatterbox_wyoming``): this module paces and times it.
 
 Failures never raise: every result says why it failed (``error``), so a test can assert on it.
 """
@@ -15,15 +16,24 @@ import asyncio
 import time
 import wave
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wyoming.asr import Transcribe, Transcript
-from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart, AudioStop
-from wyoming.client import AsyncClient
-from wyoming.error import Error
-from wyoming.event import Event
-from wyoming.tts import Synthesize, SynthesizeVoice
+from wyoming.audio import AudioChunk, AudioChunkConverter
+from wyoming.tts import SynthesizeVoice
+
+from chatterbox_wyoming import (
+    AudioFormat,
+    CannotConnect,
+    NoAudio,
+    ServerError,
+    Timeout,
+    Timeouts,
+    Timings,
+    WyomingClient,
+    WyomingError,
+)
 
 RATE = 16000
 WIDTH = 2
@@ -80,27 +90,24 @@ def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000
 
 
-def _describe_failure(err: BaseException, stage: str, timeout: float) -> str:
-    if isinstance(err, TimeoutError):
+def _client(uri: str, timeout: float) -> WyomingClient:
+    """The client core, every deadline ``timeout``."""
+    return WyomingClient.from_uri(uri, Timeouts(timeout, timeout, timeout, timeout))
+
+
+def _describe_failure(err: WyomingError, stage: str, timeout: float) -> str:
+    if isinstance(err, ServerError):
+        return f"server error {err.code}: {err.text}"
+    if isinstance(err, Timeout):
         return f"timeout: no answer within {timeout:g} s ({stage})"
-    if isinstance(err, ConnectionRefusedError):
-        return f"cannot connect: {err}"
-    return f"connection failed ({stage}): {type(err).__name__}: {err}"
-
-
-class _ServerError(Exception):
-    def __init__(self, error: Error) -> None:
-        super().__init__(f"server error {error.code}: {error.text}")
-
-
-async def _read(conn: AsyncClient, seconds: float | None) -> Event:
-    async with asyncio.timeout(seconds):
-        event = await conn.read_event()
-    if event is None:
-        raise ConnectionResetError("server closed the connection")
-    if Error.is_type(event.type):
-        raise _ServerError(Error.from_event(event))
-    return event
+    if isinstance(err, NoAudio):
+        return "no audio: the server sent neither AudioStart nor any AudioChunk"
+    cause = err.__cause__
+    if isinstance(err, CannotConnect) and isinstance(cause, ConnectionRefusedError):
+        return f"cannot connect: {cause}"
+    if isinstance(cause, OSError):
+        return f"connection failed ({stage}): {type(cause).__name__}: {cause}"
+    return f"connection failed ({stage}): {err}"
 
 
 @dataclass
@@ -149,65 +156,47 @@ async def stream_to_server(
     """Stream an utterance to the server over Wyoming and wait for its transcript.
 
     Like a real satellite, it listens while it talks: an Error the server sends mid-stream
-    ends the request at once, and so does a Transcript (``early``). ``read_timeout`` bounds
-    connecting and waiting for the transcript after AudioStop.
+    ends the request at once, and so does a Transcript (``early``; no AudioStop follows).
+    ``read_timeout`` bounds connecting, each write and the wait for the transcript after
+    AudioStop.
     """
     result = StreamResult(None, None, seconds_of(pcm, rate, width, channels))
-    started = time.perf_counter()
-    stage = "connect"
-
-    async def send(conn: AsyncClient) -> None:
-        await conn.write_event(Transcribe(language=language, transcript_names=names).event())
-        await conn.write_event(AudioStart(rate=rate, width=width, channels=channels).event())
-        async for piece in chunks(
-            pcm, rate=rate, width=width, channels=channels, chunk_ms=chunk_ms, realtime=realtime
-        ):
-            await conn.write_event(
-                AudioChunk(rate=rate, width=width, channels=channels, audio=piece).event()
-            )
-        await conn.write_event(AudioStop().event())
-        result.audio_stop_at = time.perf_counter()
-
-    async def receive(conn: AsyncClient) -> Transcript:
-        while not Transcript.is_type((event := await _read(conn, None)).type):
-            pass
-        return Transcript.from_event(event)
-
+    timings = Timings()
+    microphone = chunks(
+        pcm, rate=rate, width=width, channels=channels, chunk_ms=chunk_ms, realtime=realtime
+    )
     try:
-        async with AsyncClient.from_uri(uri, connect_timeout=read_timeout) as conn:
-            result.connect_ms = _ms(started)
-            connected = time.perf_counter()
+        transcription = await _client(uri, read_timeout).transcribe(
+            microphone,
+            language=language,
+            names=names,
+            audio_format=AudioFormat(rate, width, channels),
+            stop_after_transcript=False,  # a satellite that heard the answer stops talking
+            timings=timings,
+        )
+    except WyomingError as err:
+        if timings.connected is None:
+            stage = "connect"
+        elif timings.audio_stop_sent is None:
             stage = "send audio"
-            sender = asyncio.create_task(send(conn))
-            receiver = asyncio.create_task(receive(conn))
-            try:
-                await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-                if not receiver.done() and (send_error := sender.exception()) is not None:
-                    # A broken pipe: the server may have said why just before closing.
-                    await asyncio.wait({receiver}, timeout=1.0)
-                    if not receiver.done() or isinstance(receiver.exception(), OSError):
-                        raise send_error
-                if result.audio_stop_at is not None:
-                    result.send_ms = (result.audio_stop_at - connected) * 1000
-                    stage = "transcript after audio-stop"
-                async with asyncio.timeout(read_timeout):
-                    transcript = await receiver
-                if result.audio_stop_at is None:
-                    result.early = True
-                    result.stopped_at = time.perf_counter()
-                else:
-                    result.audio_stop_to_transcript_ms = _ms(result.audio_stop_at)
-                    result.stopped_at = result.audio_stop_at
-                result.transcript = transcript.text
-            finally:
-                for task in (sender, receiver):
-                    task.cancel()
-                await asyncio.gather(sender, receiver, return_exceptions=True)
-    except _ServerError as err:
-        result.error = str(err)
-    except (OSError, TimeoutError) as err:
+        else:
+            stage = "transcript after audio-stop"
         result.error = _describe_failure(err, stage, read_timeout)
-    result.total_ms = _ms(started)
+    else:
+        result.transcript = transcription.text
+        result.early = transcription.early
+        result.stopped_at = timings.transcript if transcription.early else timings.audio_stop_sent
+    if timings.connected is not None:
+        result.connect_ms = (timings.connected - timings.started) * 1000
+    result.audio_stop_at = timings.audio_stop_sent
+    if timings.audio_stop_sent is not None:
+        assert timings.connected is not None
+        result.send_ms = (timings.audio_stop_sent - timings.connected) * 1000
+        if timings.transcript is not None:
+            result.audio_stop_to_transcript_ms = (
+                timings.transcript - timings.audio_stop_sent
+            ) * 1000
+    result.total_ms = _ms(timings.started)
     return result
 
 
@@ -255,22 +244,15 @@ async def synthesize(
     """
     answer = SpokenAnswer()
     pieces: list[bytes] = []
-    stage = "connect"
-    started = time.perf_counter()
+    timings = Timings()
+    synthesize_voice = SynthesizeVoice(name=voice, speaker=speaker) if voice or speaker else None
+    events = _client(uri, read_timeout).synthesize(text, voice=synthesize_voice, timings=timings)
     try:
-        async with AsyncClient.from_uri(uri, connect_timeout=read_timeout) as conn:
-            stage = "synthesize"
-            synthesize_voice = (
-                SynthesizeVoice(name=voice, speaker=speaker) if voice or speaker else None
-            )
-            started = time.perf_counter()
-            await conn.write_event(Synthesize(text=text, voice=synthesize_voice).event())
-            while not AudioStop.is_type((event := await _read(conn, read_timeout)).type):
+        async with aclosing(events):
+            async for event in events:
                 if AudioChunk.is_type(event.type):
                     chunk = AudioChunk.from_event(event)
-                    if answer.first_audio_ms is None:
-                        answer.first_audio_at = time.perf_counter()
-                        answer.first_audio_ms = (answer.first_audio_at - started) * 1000
+                    if not pieces:
                         answer.rate, answer.width, answer.channels = (
                             chunk.rate,
                             chunk.width,
@@ -278,10 +260,13 @@ async def synthesize(
                         )
                     answer.chunk_count += 1
                     pieces.append(chunk.audio)
-    except _ServerError as err:
-        answer.error = str(err)
-    except (OSError, TimeoutError) as err:
+    except WyomingError as err:
+        stage = "connect" if timings.connected is None else "synthesize"
         answer.error = _describe_failure(err, stage, read_timeout)
+    started = timings.connected if timings.connected is not None else timings.started
+    if timings.first_audio is not None:
+        answer.first_audio_at = timings.first_audio
+        answer.first_audio_ms = (timings.first_audio - started) * 1000
     answer.total_ms = _ms(started)
     answer.audio = b"".join(pieces)
     if answer.error is None and not answer.audio:

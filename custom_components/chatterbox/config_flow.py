@@ -39,10 +39,9 @@ from .const import (
     DEFAULT_PORT,
     DEFAULT_SEND_NAMES,
     DOMAIN,
-    MAX_LENGTH_SCALE,
-    MIN_LENGTH_SCALE,
 )
 from .coordinator import ChatterboxConfigEntry
+from .lib.chatterbox_wyoming import MAX_LENGTH_SCALE, MIN_LENGTH_SCALE
 from .server_info import ServerInfo, VoiceChoice
 
 SERVER_SCHEMA = probatio.Schema(

@@ -25,13 +25,6 @@ DEFAULT_SEND_NAMES: Final = True
 # TTS options a caller may pass (besides HA's own ``voice``).
 ATTR_SPEAKER: Final = "speaker"
 ATTR_LENGTH_SCALE: Final = "length_scale"
-MIN_LENGTH_SCALE: Final = 0.5
-MAX_LENGTH_SCALE: Final = 2.0
 
 SPEAKER_SEPARATOR: Final = "#"
 """Joins voice and speaker in a ``default_voices`` option value: ``voice#speaker``."""
-
-# Audio HA's STT pipeline delivers and the server receives.
-SAMPLE_RATE: Final = 16000
-SAMPLE_WIDTH: Final = 2
-SAMPLE_CHANNELS: Final = 1

@@ -19,11 +19,10 @@ from .const import (
     CONF_DEFAULT_VOICES,
     CONF_LENGTH_SCALE,
     DOMAIN,
-    MAX_LENGTH_SCALE,
-    MIN_LENGTH_SCALE,
 )
 from .coordinator import ChatterboxConfigEntry
 from .entity import ChatterboxEntity
+from .lib.chatterbox_wyoming import MAX_LENGTH_SCALE, MIN_LENGTH_SCALE
 from .server_info import ServerInfo, VoiceChoice
 
 PARALLEL_UPDATES = 0

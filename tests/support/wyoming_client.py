@@ -1,37 +1,49 @@
-"""Async Wyoming client helpers for tests, built on ``wyoming.client.AsyncClient``."""
+"""Wyoming client helpers for the server's tests.
+
+The requests Home Assistant and satellites make (``describe``, ``transcribe``, ``synthesize``,
+``synthesize_streaming``) go through the integration's client core (``chatterbox_wyoming``), so
+these tests exercise the exchange the integration ships. ``client``, ``read_until``,
+``audio_chunks`` and ``send_events`` stay raw (``wyoming.client.AsyncClient``): protocol and
+fault tests send events no well-behaved client sends, in orders it never would, and read the
+answer event by event.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from wyoming.asr import Transcribe, Transcript
-from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.asr import Transcript
+from wyoming.audio import AudioChunk, AudioStart
 from wyoming.client import AsyncClient
 from wyoming.error import Error
 from wyoming.event import Event
-from wyoming.info import Describe, Info
-from wyoming.tts import (
-    Synthesize,
-    SynthesizeChunk,
-    SynthesizeStart,
-    SynthesizeStop,
-    SynthesizeStopped,
-    SynthesizeVoice,
-)
+from wyoming.info import Info
+from wyoming.tts import SynthesizeVoice
+
+import chatterbox_wyoming as core
+from chatterbox_wyoming import ServerError
+
+__all__ = [
+    "ServerError",
+    "Synthesis",
+    "Timings",
+    "audio_chunks",
+    "client",
+    "describe",
+    "read_until",
+    "send_events",
+    "synthesize",
+    "synthesize_streaming",
+    "timed_describe",
+    "timed_transcribe",
+    "transcribe",
+]
 
 TIMEOUT = 60.0
-
-
-class ServerError(RuntimeError):
-    """The server answered with a Wyoming ``Error`` event."""
-
-    def __init__(self, error: Error) -> None:
-        super().__init__(f"{error.code}: {error.text}")
-        self.error = error
 
 
 @dataclass
@@ -81,17 +93,34 @@ async def read_until(conn: AsyncClient, *types: str) -> list[Event]:
             raise ConnectionError(f"server closed the connection waiting for {types}")
         events.append(event)
         if Error.is_type(event.type):
-            raise ServerError(Error.from_event(event))
+            error = Error.from_event(event)
+            raise ServerError(error.code, error.text)
         if event.type in types:
             return events
 
 
+def _core(uri: str, io_timeout: float) -> core.WyomingClient:
+    """The client core, every deadline ``io_timeout``."""
+    return core.WyomingClient.from_uri(
+        uri, core.Timeouts(io_timeout, io_timeout, io_timeout, io_timeout)
+    )
+
+
+@contextlib.contextmanager
+def _plain_errors() -> Iterator[None]:
+    """A timeout as TimeoutError, a refused or closed connection as ConnectionError."""
+    try:
+        yield
+    except core.Timeout as err:
+        raise TimeoutError(str(err)) from err
+    except (core.CannotConnect, core.ConnectionClosed) as err:
+        raise ConnectionError(str(err)) from err
+
+
 async def describe(uri: str, io_timeout: float = TIMEOUT) -> Info:
     """Send Describe and return the server's Info."""
-    async with client(uri, io_timeout) as conn:
-        await conn.write_event(Describe().event())
-        events = await read_until(conn, "info")
-        return Info.from_event(events[-1])
+    with _plain_errors():
+        return await _core(uri, io_timeout).describe()
 
 
 async def timed_describe(uri: str, io_timeout: float = TIMEOUT) -> tuple[Info, float]:
@@ -99,12 +128,11 @@ async def timed_describe(uri: str, io_timeout: float = TIMEOUT) -> tuple[Info, f
 
     Decoding the event into ``Info`` dataclasses (client work) is not part of the time.
     """
-    start = time.perf_counter()
-    async with client(uri, io_timeout) as conn:
-        await conn.write_event(Describe().event())
-        events = await read_until(conn, "info")
-        elapsed = (time.perf_counter() - start) * 1000
-    return Info.from_event(events[-1]), elapsed
+    timings = core.Timings()
+    with _plain_errors():
+        info = await _core(uri, io_timeout).describe(timings)
+    assert timings.done is not None
+    return info, (timings.done - timings.started) * 1000
 
 
 def audio_chunks(
@@ -131,23 +159,21 @@ async def transcribe(
     terms: Sequence[str] | None = None,
     io_timeout: float = TIMEOUT,
 ) -> Transcript:
-    """Send one utterance and return its Transcript."""
-    request = Transcribe(
-        language=language,
-        transcript_names=list(names) if names is not None else None,
-        transcript_terms=list(terms) if terms is not None else None,
-    )
-    async with client(uri, io_timeout) as conn:
-        try:
-            await conn.write_event(request.event())
-            await conn.write_event(AudioStart(rate=rate, width=width, channels=channels).event())
-            for chunk in audio_chunks(pcm, rate, width, channels, chunk_ms):
-                await conn.write_event(chunk.event())
-            await conn.write_event(AudioStop().event())
-        except ConnectionError:
-            pass  # the server refused and closed: its Error event may still be readable
-        events = await read_until(conn, "transcript")
-        return Transcript.from_event(events[-1])
+    """Send one utterance unpaced, as the integration does, and return its Transcript."""
+
+    async def microphone() -> AsyncIterator[bytes]:
+        for chunk in audio_chunks(pcm, rate, width, channels, chunk_ms):
+            yield chunk.audio
+
+    with _plain_errors():
+        transcription = await _core(uri, io_timeout).transcribe(
+            microphone(),
+            language=language,
+            names=names,
+            terms=terms,
+            audio_format=core.AudioFormat(rate, width, channels),
+        )
+    return transcription.transcript
 
 
 async def timed_transcribe(uri: str, pcm: bytes, **kwargs: object) -> tuple[Transcript, float]:
@@ -164,44 +190,29 @@ def _voice(voice: str | None, speaker: str | None) -> SynthesizeVoice | None:
 
 
 async def _collect(
-    conn: AsyncClient,
-    started: float,
+    events: AsyncGenerator[Event],
+    instants: core.Timings,
     result: Synthesis,
-    end_type: str,
     first_audio: asyncio.Event | None = None,
-) -> None:
-    try:
-        await _collect_events(conn, started, result, end_type, first_audio)
-    finally:
-        if first_audio is not None:
-            first_audio.set()  # also when the stream ended or failed without audio
-
-
-async def _collect_events(
-    conn: AsyncClient,
-    started: float,
-    result: Synthesis,
-    end_type: str,
-    first_audio: asyncio.Event | None,
-) -> None:
-    while True:
-        event = await conn.read_event()
-        if event is None:
-            raise ConnectionError("server closed the connection during synthesis")
-        result.events.append(event.type)
-        if Error.is_type(event.type):
-            raise ServerError(Error.from_event(event))
-        if AudioStart.is_type(event.type) and result.start is None:
-            result.start = AudioStart.from_event(event)
-        elif AudioChunk.is_type(event.type):
-            if result.timings.first_chunk_ms is None:
-                result.timings.first_chunk_ms = (time.perf_counter() - started) * 1000
-            result.chunks.append(AudioChunk.from_event(event))
-            if first_audio is not None:
-                first_audio.set()
-        if event.type == end_type:
-            result.timings.total_ms = (time.perf_counter() - started) * 1000
-            return
+) -> Synthesis:
+    """Keep the answer's events in ``result``; its times run from connected."""
+    with _plain_errors():
+        async with contextlib.aclosing(events):
+            async for event in events:
+                result.events.append(event.type)
+                if AudioStart.is_type(event.type) and result.start is None:
+                    result.start = AudioStart.from_event(event)
+                elif AudioChunk.is_type(event.type):
+                    result.chunks.append(AudioChunk.from_event(event))
+                    if first_audio is not None:
+                        first_audio.set()
+    assert instants.connected is not None
+    assert instants.done is not None
+    if instants.first_audio is not None:
+        result.timings.first_chunk_ms = (instants.first_audio - instants.connected) * 1000
+    result.timings.total_ms = (instants.done - instants.connected) * 1000
+    result.sent_ms = [(sent - instants.connected) * 1000 for sent in instants.chunks_sent]
+    return result
 
 
 async def synthesize(
@@ -213,12 +224,9 @@ async def synthesize(
     io_timeout: float = TIMEOUT,
 ) -> Synthesis:
     """One-shot ``Synthesize``: return the audio up to AudioStop and client timings."""
-    result = Synthesis(start=None, chunks=[], timings=Timings())
-    async with client(uri, io_timeout) as conn:
-        started = time.perf_counter()
-        await conn.write_event(Synthesize(text=text, voice=_voice(voice, speaker)).event())
-        await _collect(conn, started, result, AudioStop().event().type)
-    return result
+    instants = core.Timings()
+    events = _core(uri, io_timeout).synthesize(text, voice=_voice(voice, speaker), timings=instants)
+    return await _collect(events, instants, Synthesis(start=None, chunks=[], timings=Timings()))
 
 
 async def synthesize_streaming(
@@ -235,42 +243,33 @@ async def synthesize_streaming(
     """Stream text as SynthesizeChunk events (like Home Assistant) and collect the audio.
 
     ``delay`` sleeps between pieces. ``wait_for_audio`` waits up to that many seconds for the
-    first AudioChunk before sending SynthesizeStop; ``first_chunk_before_stop`` in the result
-    says whether audio arrived while the stream was still open. Like Home Assistant, the full
-    text is also sent as a plain ``Synthesize`` inside the stream unless
-    ``send_full_synthesize`` is false.
+    first AudioChunk before ending the stream; ``first_chunk_before_stop`` in the result says
+    whether audio arrived while the stream was still open. Like Home Assistant, the full text
+    is also sent as a plain ``Synthesize`` inside the stream unless ``send_full_synthesize``
+    is false.
     """
     pieces = list(pieces)
     result = Synthesis(start=None, chunks=[], timings=Timings())
-    synthesize_voice = _voice(voice, speaker)
-    async with client(uri, io_timeout) as conn:
-        started = time.perf_counter()
-        await conn.write_event(SynthesizeStart(voice=synthesize_voice).event())
-        first_audio = asyncio.Event()
-        reader = asyncio.create_task(
-            _collect(conn, started, result, SynthesizeStopped().event().type, first_audio)
-        )
-        try:
-            for piece in pieces:
-                await conn.write_event(SynthesizeChunk(text=piece).event())
-                result.sent_ms.append((time.perf_counter() - started) * 1000)
-                if delay:
-                    await asyncio.sleep(delay)
-            if send_full_synthesize:
-                full = Synthesize(text="".join(pieces), voice=synthesize_voice)
-                await conn.write_event(full.event())
-            if wait_for_audio is not None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(first_audio.wait(), wait_for_audio)
-            result.first_chunk_before_stop = bool(result.chunks)
-            await conn.write_event(SynthesizeStop().event())
-            await asyncio.wait_for(asyncio.shield(reader), io_timeout)
-        finally:
-            if not reader.done():
-                reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
-        reader.result()
-    return result
+    first_audio = asyncio.Event()
+
+    async def text() -> AsyncIterator[str]:
+        for piece in pieces:
+            yield piece
+            if delay:
+                await asyncio.sleep(delay)
+        if wait_for_audio is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(first_audio.wait(), wait_for_audio)
+        result.first_chunk_before_stop = bool(result.chunks)
+
+    instants = core.Timings()
+    events = _core(uri, io_timeout).synthesize_stream(
+        text(),
+        voice=_voice(voice, speaker),
+        full_text=send_full_synthesize,
+        timings=instants,
+    )
+    return await _collect(events, instants, result, first_audio)
 
 
 async def send_events(uri: str, events: Iterable[Event], *, io_timeout: float = TIMEOUT) -> None:

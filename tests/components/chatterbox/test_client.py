@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 import pytest
 from wyoming.event import Event, async_write_event
 
-from custom_components.chatterbox import client as client_module
 from custom_components.chatterbox.client import (
     CannotConnect,
     ChatterboxClient,
@@ -22,6 +21,7 @@ from custom_components.chatterbox.client import (
     Timeouts,
     VoiceRequest,
 )
+from custom_components.chatterbox.lib.chatterbox_wyoming import connection as connection_module
 from custom_components.chatterbox.server_info import ServerInfo
 from tests.support.ports import free_port
 from tests.support.server import ServerProcess
@@ -344,7 +344,7 @@ async def test_write_failures(
             await asyncio.sleep(10)
         await async_write_event(event, writer)
 
-    monkeypatch.setattr(client_module, "async_write_event", broken_write)
+    monkeypatch.setattr(connection_module, "async_write_event", broken_write)
     client = ChatterboxClient(shared_server.host, shared_server.port, FAST_TIMEOUTS)
     for request in (client.describe(), client.transcribe(chunks(bytes(3200)), "en")):
         with pytest.raises(error) as raised:
@@ -358,7 +358,7 @@ async def test_read_reset(shared_server: ServerProcess, monkeypatch: pytest.Monk
     async def reset(*_args: object) -> None:
         raise ConnectionResetError
 
-    monkeypatch.setattr(client_module, "async_read_event", reset)
+    monkeypatch.setattr(connection_module, "async_read_event", reset)
     client = ChatterboxClient(shared_server.host, shared_server.port, FAST_TIMEOUTS)
     with pytest.raises(ProtocolError) as raised:
         await client.describe()
