@@ -8,7 +8,7 @@ Documented caps (also listed in ``--help``):
 - event payload (``payload_length``, e.g. one audio chunk): at most ``MAX_PAYLOAD_BYTES`` (1 MiB).
 - audio format: rate ``MIN_RATE``..``MAX_RATE`` Hz, width 1..4 bytes, 1..``MAX_CHANNELS``
   channels, and every chunk a whole number of frames.
-- one utterance: ``MAX_UTTERANCE_SECONDS`` (30 s) of 16 kHz mono audio is kept (960 KB);
+- one utterance: ``MAX_UTTERANCE_SECONDS`` (30 s) of 16 kHz mono audio is kept (1.9 MB, as float32);
   later audio is dropped, the kept part is transcribed and the cut is logged.
 - text to speak: ``MAX_TTS_CHARS`` (10 000) characters per request or stream; more is an
   ``Error`` event.
