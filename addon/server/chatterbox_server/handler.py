@@ -66,11 +66,7 @@ class ChatterboxHandler(AsyncEventHandler):
         peer = writer.get_extra_info("peername")
         self.client = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "client")
         self.listening = Listening(context.stt, self) if context.stt is not None else None
-        self.speaking = (
-            Speaking(context.tts, context.voices, self)
-            if context.tts is not None and context.voices is not None
-            else None
-        )
+        self.speaking = Speaking(context.voices, self) if context.voices is not None else None
         self._linger = False
 
     async def run(self) -> None:

@@ -79,9 +79,9 @@ def _length_scale(context: object) -> float | None:
 class Speaking:
     """What a client asks to hear: sentence by sentence, the first as soon as it exists."""
 
-    def __init__(self, tts: TtsEngine, voices: Voices, connection: Connection) -> None:
-        self.tts = tts
+    def __init__(self, voices: Voices, connection: Connection) -> None:
         self.voices = voices
+        self.tts: TtsEngine = voices.tts  # the engine the voices load into
         self.connection = connection
         self._stream: _Stream | None = None
 

@@ -121,11 +121,13 @@ class Speculation:
         # Check again after CHECK_SECONDS of audio, or later if checks get costly (long audio).
         gap = max(CHECK_SECONDS, cost / CHECK_BUDGET)
         self._next_check = len(audio) + int(gap * SAMPLE_RATE)
-        # (numpy over the audio's 10 ms frames, in a pause only: cheap)
-        silent_from = None if self.end is None else self.end.find_silence(audio, speech)
-        if self.end is not None and (soonest := self.end.earliest_end(silent_from)):
-            # check again exactly when enough silence may have passed, not up to a gap later
-            self._next_check = min(self._next_check, max(soonest, len(audio) + 1))
+        silent_from = None
+        if self.end is not None:
+            # (numpy over the audio's 10 ms frames, in a pause only: cheap)
+            silent_from = self.end.find_silence(audio, speech)
+            if (soonest := self.end.earliest_end(silent_from)) is not None:
+                # check again exactly when enough silence may have passed, not up to a gap later
+                self._next_check = min(self._next_check, max(soonest, len(audio) + 1))
         self._checked = (len(audio), speech, silent_from)
         self._speculate(audio, speech)
         self._judge()
