@@ -78,14 +78,14 @@ def real_models() -> Path:
     return path
 
 
-@pytest.fixture
-def chatterbox_server(test_models: Path) -> Iterator[ServerProcess]:
-    """The real Chatterbox server (both modes, its own process) on the generated test models."""
+@pytest.fixture(scope="session")
+def server(test_models: Path) -> Iterator[ServerProcess]:
+    """The real server (both modes, its own process) on the generated test models, shared."""
     from tests.support.server import ServerProcess  # noqa: PLC0415  # (not in .venv-host)
 
-    server = ServerProcess(test_models)
-    server.start()
+    process = ServerProcess(test_models)
+    process.start()
     try:
-        yield server
+        yield process
     finally:
-        server.stop()
+        process.stop()

@@ -62,14 +62,14 @@ def modes(output: str) -> dict[str, tuple[int, int]]:
 
 
 def test_wyoming_bench_stt_and_tts_all_programs(
-    wyoming_bench: Path, chatterbox_server: ServerProcess, tmp_path: Path
+    wyoming_bench: Path, server: ServerProcess, tmp_path: Path
 ) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for clip in clips()[:3]:
         shutil.copy(clip.path, corpus / f"{clip.id}.wav")
         (corpus / f"{clip.id}.txt").write_text(clip.text + "\n")
-    target = f"{chatterbox_server.host}:{chatterbox_server.port}"
+    target = f"{server.host}:{server.port}"
     common = ["--programs", "all", "--mode", "both", "--rounds", "1", "--warmup", "1", "-v"]
     stt = run_bench(wyoming_bench, "stt", target, "--corpus", str(corpus), *common)
     tts = run_bench(
@@ -89,4 +89,4 @@ def test_wyoming_bench_stt_and_tts_all_programs(
     # Text-to-speech: one-shot and streaming synthesis, every request answered.
     assert modes(tts) == {"non_streaming": (2, 0), "streaming": (2, 0)}, tts
     assert "NOT SUPPORTED" not in tts, tts
-    assert "unknown-event" not in chatterbox_server.log(), chatterbox_server.log_tail()
+    assert "unknown-event" not in server.log(), server.log_tail()

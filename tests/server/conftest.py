@@ -30,17 +30,6 @@ if importlib.util.find_spec("pytest_homeassistant_custom_component") is None:
         """Without Home Assistant's plugin (the Python 3.13 run) nothing blocks sockets."""
 
 
-@pytest.fixture(scope="session")
-def server(test_models: Path) -> Iterator[ServerProcess]:
-    """The real server (both modes) with the generated test models, shared by the session."""
-    process = ServerProcess(test_models)
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
 @pytest.fixture
 def start_server(test_models: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Start extra servers with other flags; each is stopped at the end of the test."""

@@ -233,7 +233,7 @@ def synthesize(hass: HassProcess, entity_id: str) -> bytes:
 
 
 def test_voice_through_home_assistant_2026_11(
-    hass_process: HassProcess, chatterbox_server: ServerProcess
+    hass_process: HassProcess, server: ServerProcess
 ) -> None:
     """Onboard a real HA 2026.11.0, add Chatterbox, transcribe a clip and fetch speech."""
     hass = hass_process
@@ -243,7 +243,7 @@ def test_voice_through_home_assistant_2026_11(
         onboard(hass)
         wait_until_running(hass)
     with timed("config flow and setup"):
-        stt_entity, tts_entity = add_chatterbox(hass, chatterbox_server)
+        stt_entity, tts_entity = add_chatterbox(hass, server)
     with timed(f"speech-to-text ({stt_entity})"):
         text = transcribe(hass, stt_entity)
     with timed(f"text-to-speech ({tts_entity})"):
