@@ -107,7 +107,7 @@ def test_a_complete_transcript_never_shortens_the_wait() -> None:
     assert _judge(0.5, None) is None  # no transcript yet: go on
     assert _judge(0.1, "Turn on the kitchen light.") is None  # the segment is still open
     assert _judge(2.0, None) is None  # however long: the answer needs a transcript
-    assert _judge(at_least, "Turn on the kitchen light.", -0.9) == "silence"  # sure enough
+    assert _judge(at_least, "Turn on the kitchen light.", -1.4) == "silence"  # sure enough
 
 
 def test_evidence_of_an_unfinished_command_only_lengthens_it() -> None:
@@ -116,7 +116,7 @@ def test_evidence_of_an_unfinished_command_only_lengthens_it() -> None:
     for text, log_prob in (
         ("Turn on the", -0.3),
         ("Set a timer for...", -0.3),
-        ("Santa Furma's tattoo!", -1.1),  # reads complete, heard unsurely
+        ("Santa Furma's tattoo!", -1.6),  # reads complete, heard unsurely
     ):
         assert _judge(at_least - 0.01, text, log_prob) is None, text
         assert _judge(at_least, text, log_prob) == "unfinished", text

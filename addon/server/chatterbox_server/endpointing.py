@@ -50,12 +50,14 @@ HA_SILENCE_SECONDS = {"aggressive": 0.25, "default": 0.7, "relaxed": 1.25}
 """Home Assistant's own VAD's silence by sensitivity (``VadSensitivity.to_seconds``)."""
 UNFINISHED_EXTRA_SECONDS = 0.5
 """More silence awaited after a transcript that reads unfinished or was heard unsurely."""
-UNFINISHED_LOG_PROB = -1.0
+UNFINISHED_LOG_PROB = -1.5
 """A transcript decoded with a mean token log probability below this was heard unsurely.
 
-Lower than the STT's own ``UNSURE_LOG_PROB`` (which decodes again with names), chosen on the
-corpus's development half: it flags as many commands cut at a hesitation as that one and fewer
-complete ones, each of which waits ``UNFINISHED_EXTRA_SECONDS`` longer (README, Performance)."""
+Far below the STT's own ``UNSURE_LOG_PROB`` (which decodes again with names), chosen on the
+corpus's development half: a command cut at a hesitation mostly reads trailing already, so
+the log probability adds little there, while a higher threshold made many complete commands
+(said clearly but transcribed poorly) wait ``UNFINISHED_EXTRA_SECONDS`` longer (README,
+Performance)."""
 
 
 @dataclass(frozen=True)
