@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from homeassistant.const import CONF_HOST, CONF_PORT, Platform
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
 
+from .address import entry_servers
 from .client import ChatterboxClient
 from .const import CONF_SEND_NAMES, DEFAULT_SEND_NAMES, DOMAIN
 from .coordinator import ChatterboxConfigEntry, ChatterboxCoordinator, ChatterboxData
 from .names import HomeNames
+from .repairs import issue_id
 from .server_info import ServerInfo
 
 __all__ = ["ChatterboxConfigEntry"]
@@ -26,10 +29,17 @@ def platforms_for(info: ServerInfo) -> list[Platform]:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: ChatterboxConfigEntry) -> bool:
-    """Connect to the server (not ready until it answers) and set up its entities."""
-    client = ChatterboxClient(entry.data[CONF_HOST], entry.data[CONF_PORT])
+    """Connect to the servers (not ready until one answers) and set up their entities."""
+    own, *fallbacks = entry_servers(entry)
+    client = ChatterboxClient(
+        own.host, own.port, fallbacks=[(server.host, server.port) for server in fallbacks]
+    )
     coordinator = ChatterboxCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
+    if fallbacks:  # (a lone server is polled by the coordinator alone)
+        entry.async_create_background_task(
+            hass, client.servers.watch(), f"{DOMAIN} {entry.title}: probe servers that failed"
+        )
 
     names: HomeNames | None = None
     if entry.options.get(CONF_SEND_NAMES, DEFAULT_SEND_NAMES):
@@ -61,3 +71,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ChatterboxConfigEntry) -
 async def async_unload_entry(hass: HomeAssistant, entry: ChatterboxConfigEntry) -> bool:
     """Remove the entities of the entry."""
     return await hass.config_entries.async_unload_platforms(entry, entry.runtime_data.platforms)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ChatterboxConfigEntry) -> None:
+    """Remove the entry's repair issue with it."""
+    ir.async_delete_issue(hass, DOMAIN, issue_id(entry))

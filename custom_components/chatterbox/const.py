@@ -20,6 +20,8 @@ CONF_DEFAULT_VOICES: Final = "default_voices"
 CONF_LENGTH_SCALE: Final = "length_scale"
 CONF_STT_LANGUAGE: Final = "stt_language"
 CONF_SEND_NAMES: Final = "send_names"
+CONF_FALLBACKS: Final = "fallbacks"
+"""Servers tried after the entry's own, in order: a list of ``host:port`` strings."""
 DEFAULT_SEND_NAMES: Final = True
 
 # TTS options a caller may pass (besides HA's own ``voice``).

@@ -1,4 +1,4 @@
-"""Base entity: one device per Chatterbox server, available while the server answers."""
+"""Base entity: one device per Chatterbox entry, available while one of its servers answers."""
 
 from __future__ import annotations
 

@@ -36,26 +36,48 @@ def _is_chatterbox(program: AsrProgram | TtsProgram) -> bool:
     return program.installed and program.attribution.name == ATTRIBUTION_NAME
 
 
+def _first[P: (AsrProgram, TtsProgram)](programs: list[P]) -> P | None:
+    """Return the Chatterbox program if there is one, else the first installed one."""
+    installed = [program for program in programs if program.installed]
+    return next((p for p in installed if _is_chatterbox(p)), installed[0] if installed else None)
+
+
 @dataclass(frozen=True)
 class ServerInfo:
-    """The Chatterbox programs in a server's Info."""
+    """What a server offers, read from its Info; or what a list of servers offers together.
+
+    A Chatterbox entry's own server is a Chatterbox server; its fallbacks may be any Wyoming
+    server, so every installed program counts: languages and voices are those of all of them,
+    Chatterbox's programs (else the first) name the server and its version.
+    """
 
     info: Info
 
+    @classmethod
+    def combined(cls, infos: list[ServerInfo]) -> ServerInfo:
+        """Return what ``infos`` (of servers in the order they are tried) offer together."""
+        return cls(
+            Info(
+                asr=[program for item in infos for program in item.info.asr],
+                tts=[program for item in infos for program in item.info.tts],
+            )
+        )
+
     @cached_property
     def asr(self) -> AsrProgram | None:
-        """The speech-to-text program, if the server runs one."""
-        return next((p for p in self.info.asr if _is_chatterbox(p)), None)
+        """The speech-to-text program (Chatterbox's, else the first installed)."""
+        return _first(self.info.asr)
 
     @cached_property
     def tts(self) -> TtsProgram | None:
-        """The text-to-speech program, if the server runs one."""
-        return next((p for p in self.info.tts if _is_chatterbox(p)), None)
+        """The text-to-speech program (Chatterbox's, else the first installed)."""
+        return _first(self.info.tts)
 
     @property
     def is_chatterbox(self) -> bool:
         """True when the server offers Chatterbox speech-to-text or text-to-speech."""
-        return self.asr is not None or self.tts is not None
+        programs: list[AsrProgram | TtsProgram] = [*self.info.asr, *self.info.tts]
+        return any(_is_chatterbox(program) for program in programs)
 
     @property
     def name(self) -> str:
@@ -72,31 +94,39 @@ class ServerInfo:
     @cached_property
     def stt_languages(self) -> list[str]:
         """Languages of the installed speech-to-text models, in the server's order."""
-        if self.asr is None:
-            return []
         languages: dict[str, None] = {}
-        for model in self.asr.models:
-            if model.installed:
-                languages.update(dict.fromkeys(model.languages))
+        for program in self.info.asr:
+            for model in program.models if program.installed else []:
+                if model.installed:
+                    languages.update(dict.fromkeys(model.languages))
         return list(languages)
 
     @cached_property
     def audio_processing(self) -> SpeechAudioProcessing:
-        """The audio processing the speech-to-text program asks of Home Assistant."""
+        """The audio processing the speech-to-text program asks of Home Assistant.
+
+        Home Assistant's VAD is asked for when any program needs it: a fallback that cannot
+        find the end of speech itself may be the one that answers.
+        """
         if self.asr is None:
             return DEFAULT_AUDIO_PROCESSING
         return SpeechAudioProcessing(
-            requires_external_vad=self.asr.requires_external_vad,
+            requires_external_vad=any(
+                program.requires_external_vad for program in self.info.asr if program.installed
+            ),
             prefers_auto_gain_enabled=self.asr.prefers_auto_gain_enabled,
             prefers_noise_reduction_enabled=self.asr.prefers_noise_reduction_enabled,
         )
 
     @cached_property
     def voices(self) -> list[TtsVoice]:
-        """Installed voices, in the server's order (its default voice first)."""
-        if self.tts is None:
-            return []
-        return [voice for voice in self.tts.voices if voice.installed]
+        """Installed voices, in the server's order (its default voice first), once by name."""
+        voices: dict[str, TtsVoice] = {}
+        for program in self.info.tts:
+            for voice in program.voices if program.installed else []:
+                if voice.installed:
+                    voices.setdefault(voice.name, voice)
+        return list(voices.values())
 
     @cached_property
     def tts_languages(self) -> list[str]:
@@ -108,8 +138,10 @@ class ServerInfo:
 
     @property
     def supports_streaming(self) -> bool:
-        """True when the server synthesizes text that arrives in pieces."""
-        return self.tts is not None and self.tts.supports_synthesize_streaming
+        """True when a text-to-speech program synthesizes text that arrives in pieces."""
+        return any(
+            program.installed and program.supports_synthesize_streaming for program in self.info.tts
+        )
 
     def voices_for(self, language: str) -> list[TtsVoice]:
         """Installed voices that speak ``language``."""

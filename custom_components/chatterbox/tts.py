@@ -113,6 +113,7 @@ class ChatterboxTextToSpeech(ChatterboxEntity, tts.TextToSpeechEntity):
         speaker = options.get(ATTR_SPEAKER) or (choice.speaker if choice else None)
         length_scale = options.get(ATTR_LENGTH_SCALE, self.entry.options.get(CONF_LENGTH_SCALE))
         return VoiceRequest(
+            language=language,
             voice=choice.voice if choice else None,
             speaker=str(speaker) if speaker is not None else None,
             length_scale=_length_scale(length_scale) if length_scale is not None else None,

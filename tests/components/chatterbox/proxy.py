@@ -15,6 +15,11 @@ the real server; the server's replies are piped back byte for byte. With ``fault
 - ``malformed``: answer with a known event type whose data is missing its fields.
 - ``error_close``: answer with an ``Error`` at once and close without reading the rest.
 - ``transcript_stream``: after AudioStop, answer with streaming transcript events first.
+- ``audio_drop``: answer a synthesis with the start of its audio, then close.
+
+A client that opens each request with a Describe (a handshake, as clients with fallbacks do)
+gets the server's Info for it and the fault for the request after it, unless ``fault_describe``
+faults the Describe too.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import asyncio
 from contextlib import suppress
 
 from wyoming.asr import Transcript, TranscriptChunk, TranscriptStart
-from wyoming.audio import AudioChunk, AudioStop
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event, async_read_event, async_write_event
 from wyoming.info import Attribution, Describe, Info, TtsProgram, TtsVoice
@@ -109,6 +114,13 @@ class WyomingProxy:
                 return
             self.events.append(first)
             is_describe = Describe.is_type(first.type)
+            if self.fault is not None and is_describe and not self.fault_describe:
+                await async_write_event(await self._upstream_info(), writer)
+                first = await async_read_event(reader)  # the request after the handshake
+                if first is None:
+                    return
+                self.events.append(first)
+                is_describe = Describe.is_type(first.type)
             if self.fault is not None and (self.fault_describe or not is_describe):
                 await self._fault(first, reader, writer)
             else:
@@ -138,8 +150,22 @@ class WyomingProxy:
                 await writer.drain()
             else:
                 await async_write_event(reply, writer)
-        if fault not in ("drop", "error_close", "foreign"):
+        if fault not in ("drop", "error_close", "foreign", "audio_drop"):
             await reader.read()
+
+    async def _upstream_info(self) -> Event:
+        """The server's answer to a Describe."""
+        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+        try:
+            await async_write_event(Describe().event(), up_writer)
+            while (event := await async_read_event(up_reader)) is not None:
+                if Info.is_type(event.type):
+                    return event
+            raise ConnectionError("the server closed without Info")
+        finally:
+            up_writer.close()
+            with suppress(ConnectionError):
+                await up_writer.wait_closed()
 
     async def _record_until(self, reader: asyncio.StreamReader, event_type: str | None) -> None:
         """Record the client's events until ``event_type`` (or the end of the connection)."""
@@ -192,6 +218,7 @@ def _replies(fault: str | None, first: Event) -> list[Event | bytes]:
         "no_type": [b'{"data": {"text": "hello"}}\n'],
         "foreign": [foreign_info().event()] if is_describe else [],
         "chunk_first": [audio, AudioStop().event(), SynthesizeStopped().event()],
+        "audio_drop": [AudioStart(rate=16000, width=2, channels=1).event(), audio],
         "silent": [AudioStop().event(), SynthesizeStopped().event()],
         "malformed": [Event("info" if is_describe else "transcript", {"asr": "not a list"})],
         "transcript_stream": [

@@ -365,11 +365,11 @@ async def test_read_reset(shared_server: ServerProcess, monkeypatch: pytest.Monk
     assert raised.value.translation_key == "connection_closed"
 
 
-def test_server_info_ignores_other_programs() -> None:
-    """A server without Chatterbox programs offers no languages, voices or streaming."""
+def test_server_info_of_another_wyoming_server() -> None:
+    """A server without Chatterbox programs (a fallback) is not Chatterbox but offers its own."""
     info = ServerInfo(foreign_info())
     assert not info.is_chatterbox
-    assert (info.stt_languages, info.tts_languages, info.voices) == ([], [], [])
+    assert (info.stt_languages, info.tts_languages) == ([], ["en"])
+    assert [voice.name for voice in info.voices] == ["other"]
     assert not info.supports_streaming
-    assert info.name == "Chatterbox"
-    assert info.version is None
+    assert (info.name, info.version) == ("Someone else", "1")

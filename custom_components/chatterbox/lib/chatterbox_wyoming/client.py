@@ -38,6 +38,8 @@ class Timings:
     started: float = 0.0
     """The request began, before connecting."""
     connected: float | None = None
+    handshake: float | None = None
+    """Info read in answer to the opening Describe (a client made with ``handshake``)."""
     chunks_sent: list[float] = field(default_factory=list)
     """Each AudioChunk (upload) or SynthesizeChunk (text stream) written."""
     audio_bytes: int = 0
@@ -92,12 +94,27 @@ class _Answer:
 
 
 class WyomingClient:
-    """Requests to one Wyoming server (Chatterbox or any other)."""
+    """Requests to one Wyoming server (Chatterbox or any other).
 
-    def __init__(self, host: str, port: int, timeouts: Timeouts | None = None) -> None:
+    With ``handshake`` every request opens with a Describe that must be answered within
+    ``timeouts.handshake``: a server that accepts connections but no longer answers (hung,
+    overloaded, something else on the port) is found out in that time rather than at the
+    request's own, much longer deadline. It costs one round trip; Wyoming servers answer
+    Describe on any connection and go on with the request after it.
+    """
+
+    def __init__(
+        self, host: str, port: int, timeouts: Timeouts | None = None, *, handshake: bool = False
+    ) -> None:
         self.host = host
         self.port = port
         self.timeouts = timeouts if timeouts is not None else Timeouts()
+        self.handshake = handshake
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Host and port."""
+        return self.host, self.port
 
     @classmethod
     def from_uri(cls, uri: str, timeouts: Timeouts | None = None) -> WyomingClient:
@@ -108,10 +125,16 @@ class WyomingClient:
         return cls(parts.hostname, parts.port, timeouts)
 
     @asynccontextmanager
-    async def _connect(self, timings: Timings) -> AsyncIterator[Connection]:
+    async def _connect(
+        self, timings: Timings, *, handshake: bool = True
+    ) -> AsyncIterator[Connection]:
         connection = await Connection.open(self.host, self.port, self.timeouts)
         timings.connected = time.perf_counter()
         try:
+            if self.handshake and handshake:
+                await connection.write(Describe().event())
+                await _info(connection, self.timeouts.handshake, "handshake")
+                timings.handshake = time.perf_counter()
             yield connection
         finally:
             await connection.close()
@@ -119,13 +142,11 @@ class WyomingClient:
     async def describe(self, timings: Timings | None = None) -> Info:
         """Ask the server what it offers."""
         timings = _begin(timings)
-        async with self._connect(timings) as connection:
+        async with self._connect(timings, handshake=False) as connection:
             await connection.write(Describe().event())
-            event = await connection.read(self.timeouts.describe, "describe")
-            while not Info.is_type(event.type):
-                event = await connection.read(self.timeouts.describe, "describe")
+            info = await _info(connection, self.timeouts.describe, "describe")
             timings.done = time.perf_counter()
-        return parse(Info.from_event, event)
+        return info
 
     async def transcribe(
         self,
@@ -240,6 +261,14 @@ class WyomingClient:
                     yield event
                     if ended:
                         return
+
+
+async def _info(connection: Connection, seconds: float, stage: str) -> Info:
+    """Read up to the Info answering a Describe, each event within ``seconds``."""
+    event = await connection.read(seconds, stage)
+    while not Info.is_type(event.type):
+        event = await connection.read(seconds, stage)
+    return parse(Info.from_event, event)
 
 
 def _begin(timings: Timings | None) -> Timings:

@@ -31,6 +31,8 @@ class Timeouts:
     """From the end of the upload to the Transcript, and between events until it."""
     audio: float = 30.0
     """From the request to the first audio, and between audio events after it."""
+    handshake: float = 1.0
+    """From a request's opening Describe to Info, for a client made with ``handshake``."""
 
 
 def parse(parse_event: Callable[[Event], T], event: Event) -> T:
