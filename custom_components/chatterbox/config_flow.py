@@ -1,8 +1,13 @@
-"""Config flow: add a Chatterbox server by host and port, from Supervisor, or from zeroconf."""
+"""Config flow: add a Chatterbox server by host and port, from Supervisor, or from zeroconf.
+
+A discovered server may instead become a fallback of an existing entry, and the options flow
+edits an entry's fallbacks: other Wyoming servers tried in order after the entry's own.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,13 +31,16 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
+    TextSelectorConfig,
 )
 from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
+from .address import ServerAddress
 from .client import CannotConnect, ChatterboxClient, ChatterboxError, RequestTimeout
 from .const import (
     CONF_DEFAULT_VOICES,
+    CONF_FALLBACKS,
     CONF_LENGTH_SCALE,
     CONF_SEND_NAMES,
     CONF_STT_LANGUAGE,
@@ -52,6 +60,11 @@ SERVER_SCHEMA = probatio.Schema(
         ),
     }
 )
+
+
+ADD_AS = "add_as"
+"""Discovery confirm field: ``ADD_AS_NEW`` or the entry_id of the entry to add a fallback to."""
+ADD_AS_NEW = "new"
 
 
 class NotChatterbox(Exception):
@@ -76,6 +89,74 @@ def _manual_unique_id(host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
+def _address(host: str, port: int) -> ServerAddress:
+    """Return the address of a server at host and port, its host as ServerAddress.parse gives it."""
+    return ServerAddress(host.lower(), port)
+
+
+def _stored_fallbacks(entry: ConfigEntry) -> list[ServerAddress]:
+    """Return the entry's fallbacks, skipping any stored text that is not an address."""
+    addresses: list[ServerAddress] = []
+    for text in entry.options.get(CONF_FALLBACKS, []):
+        try:
+            addresses.append(ServerAddress.parse(text))
+        except ValueError:
+            continue
+    return addresses
+
+
+class FallbackRejected(Exception):
+    """A fallback server the options cannot take: a form error and the address it is about."""
+
+    def __init__(self, error: str, address: str) -> None:
+        super().__init__(error, address)
+        self.error = error
+        self.address = address
+
+
+def _offers_speech(info: ServerInfo) -> bool:
+    """Tell whether the server runs an installed speech-to-text or text-to-speech program."""
+    return any(program.installed for program in (*info.info.asr, *info.info.tts))
+
+
+async def _fallback_problem(address: ServerAddress) -> str | None:
+    """Describe a would-be fallback: the form error if it is not a usable Wyoming server."""
+    try:
+        info = await ChatterboxClient(address.host, address.port).describe()
+    except (CannotConnect, RequestTimeout):
+        return "cannot_connect_fallback"
+    except ChatterboxError:
+        return "no_speech_services"
+    return None if _offers_speech(info) else "no_speech_services"
+
+
+async def _fallback_keys(entry: ConfigEntry, texts: Iterable[str]) -> list[str]:
+    """Check the fallbacks typed into the options; return their keys in order.
+
+    Any Wyoming server with speech-to-text or text-to-speech may be a fallback, Chatterbox or
+    not. Only servers new to the list are asked: the ones already stored were checked when
+    they were added, and a fallback that is off right now (what fallbacks are for) must not
+    keep the user from reordering the list or changing other options. Raise FallbackRejected.
+    """
+    own = _address(entry.data[CONF_HOST], entry.data[CONF_PORT])
+    addresses: list[ServerAddress] = []
+    for text in filter(None, (text.strip() for text in texts)):
+        try:
+            address = ServerAddress.parse(text)
+        except ValueError as err:
+            raise FallbackRejected("invalid_address", text) from err
+        if address == own or address in addresses:
+            raise FallbackRejected("duplicate_server", text)
+        addresses.append(address)
+    stored = _stored_fallbacks(entry)
+    new = [address for address in addresses if address not in stored]
+    problems = await asyncio.gather(*(_fallback_problem(address) for address in new))
+    for address, problem in zip(new, problems, strict=True):
+        if problem is not None:
+            raise FallbackRejected(problem, address.key)
+    return [address.key for address in addresses]
+
+
 class ChatterboxConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add a Chatterbox server."""
 
@@ -96,6 +177,81 @@ class ChatterboxConfigFlow(ConfigFlow, domain=DOMAIN):
         for entry in self._async_current_entries(include_ignore=True):
             if entry.data.get(CONF_HOST) == host and entry.data.get(CONF_PORT) == port:
                 yield entry
+
+    def _entries_with_fallback(self, host: str, port: int) -> Iterator[ConfigEntry]:
+        address = _address(host, port)
+        for entry in self._async_current_entries(include_ignore=False):
+            if address in _stored_fallbacks(entry):
+                yield entry
+
+    def _add_as_schema(self) -> probatio.Schema | None:
+        """Return the confirm form's choice: a new entry or a fallback; None without entries."""
+        entries = self._async_current_entries(include_ignore=False)
+        if not entries:
+            return None
+        # "new" is translated through the selector's translation_key. The other options name
+        # entries, which translations cannot list; their labels are plain English text.
+        options = [SelectOptionDict(value=ADD_AS_NEW, label="Add as a new server")]
+        options += [
+            SelectOptionDict(value=entry.entry_id, label=f"Fallback of {entry.title}")
+            for entry in entries
+        ]
+        return probatio.Schema(
+            {
+                probatio.Required(ADD_AS, default=ADD_AS_NEW): SelectSelector(
+                    SelectSelectorConfig(
+                        options=options, mode=SelectSelectorMode.DROPDOWN, translation_key=ADD_AS
+                    )
+                )
+            }
+        )
+
+    def _add_fallback(self, entry_id: str) -> ConfigFlowResult | None:
+        """Append the discovered server to an entry's fallbacks, reload it and abort.
+
+        Return None if the entry is gone.
+        """
+        entry = self.hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.domain != DOMAIN:
+            return None
+        key = _address(self._host, self._port).key
+        fallbacks = list(entry.options.get(CONF_FALLBACKS, []))
+        if key not in fallbacks:
+            fallbacks.append(key)
+        self.hass.config_entries.async_update_entry(
+            entry, options={**entry.options, CONF_FALLBACKS: fallbacks}
+        )
+        self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return self.async_abort(
+            reason="fallback_added", description_placeholders={"title": entry.title}
+        )
+
+    def _show_confirm(
+        self, step_id: str, placeholders: dict[str, str], errors: dict[str, str]
+    ) -> ConfigFlowResult:
+        """Show the confirm form: with the add_as choice when entries exist, else plain."""
+        schema = self._add_as_schema()
+        if schema is None:
+            self._set_confirm_only()
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=schema,
+            description_placeholders=placeholders,
+            errors=errors,
+        )
+
+    def _confirmed(
+        self, user_input: dict[str, Any], errors: dict[str, str]
+    ) -> ConfigFlowResult | None:
+        """Act on a submitted confirm form; None (with errors filled in) to show it again."""
+        add_as = user_input.get(ADD_AS, ADD_AS_NEW)
+        if add_as == ADD_AS_NEW:
+            return self.async_create_entry(
+                title=self._name, data={CONF_HOST: self._host, CONF_PORT: self._port}
+            )
+        if (result := self._add_fallback(add_as)) is None:
+            errors["base"] = "entry_not_found"
+        return result
 
     async def _check(self, user_input: dict[str, Any]) -> tuple[ServerInfo | None, dict[str, str]]:
         try:
@@ -159,6 +315,8 @@ class ChatterboxConfigFlow(ConfigFlow, domain=DOMAIN):
             # Added by hand before: from now on recognise it by its discovery id.
             self.hass.config_entries.async_update_entry(entry, unique_id=unique_id)
             raise AbortFlow("already_configured")
+        if any(self._entries_with_fallback(host, port)):
+            raise AbortFlow("already_configured")
 
     async def async_step_hassio(self, discovery_info: HassioServiceInfo) -> ConfigFlowResult:
         """Handle a Chatterbox add-on announced by the Supervisor."""
@@ -178,19 +336,15 @@ class ChatterboxConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_hassio_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask before adding the add-on's server."""
+        """Ask before adding the add-on's server, as a new entry or a fallback of one."""
         errors: dict[str, str] = {}
         if user_input is not None:
             info, errors = await self._check({CONF_HOST: self._host, CONF_PORT: self._port})
             if info is not None:
-                return self.async_create_entry(
-                    title=self._name, data={CONF_HOST: self._host, CONF_PORT: self._port}
-                )
-        return self.async_show_form(
-            step_id="hassio_confirm",
-            description_placeholders={"name": self._name},
-            errors=errors,
-        )
+                result = self._confirmed(user_input, errors)
+                if result is not None:
+                    return result
+        return self._show_confirm("hassio_confirm", {"name": self._name}, errors)
 
     async def async_step_zeroconf(self, discovery_info: ZeroconfServiceInfo) -> ConfigFlowResult:
         """Handle a Chatterbox server advertised on the network."""
@@ -212,27 +366,24 @@ class ChatterboxConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_zeroconf_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask before adding the advertised server."""
+        """Ask before adding the advertised server, as a new entry or a fallback of one."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(
-                title=self._name, data={CONF_HOST: self._host, CONF_PORT: self._port}
-            )
-        self._set_confirm_only()
-        return self.async_show_form(
-            step_id="zeroconf_confirm",
-            description_placeholders={
-                "name": self._name,
-                "host": self._host,
-                "port": str(self._port),
-            },
+            result = self._confirmed(user_input, errors)
+            if result is not None:
+                return result
+        return self._show_confirm(
+            "zeroconf_confirm",
+            {"name": self._name, "host": self._host, "port": str(self._port)},
+            errors,
         )
 
 
 class ChatterboxOptionsFlow(OptionsFlowWithReload):
-    """Voices, speaking rate, recognition language and home names."""
+    """Voices, speaking rate, recognition language, home names and fallback servers."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form with the options that apply to what the server offers."""
+        """One form with the options that apply to what the server offers, and fallbacks."""
         entry: ChatterboxConfigEntry = self.config_entry
         if entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="not_loaded")
@@ -244,9 +395,20 @@ class ChatterboxOptionsFlow(OptionsFlowWithReload):
             if clash := _language_clash(info, user_input.get(CONF_DEFAULT_VOICES, [])):
                 errors[CONF_DEFAULT_VOICES] = "one_voice_per_language"
                 placeholders["language"] = clash
-            else:
+            fallbacks: list[str] = []
+            try:
+                fallbacks = await _fallback_keys(entry, user_input.get(CONF_FALLBACKS, []))
+            except FallbackRejected as err:
+                errors[CONF_FALLBACKS] = err.error
+                placeholders["address"] = err.address
+            if not errors:
                 kept = {k: v for k, v in entry.options.items() if k not in schema.schema}
-                return self.async_create_entry(data={**kept, **user_input})
+                data = {**kept, **user_input}
+                # No fallbacks: no key, like the other options left empty.
+                data.pop(CONF_FALLBACKS, None)
+                if fallbacks:
+                    data[CONF_FALLBACKS] = fallbacks
+                return self.async_create_entry(data=data)
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
@@ -288,6 +450,7 @@ def _options_schema(info: ServerInfo) -> probatio.Schema:
                 mode=NumberSelectorMode.BOX,
             )
         )
+    fields[probatio.Optional(CONF_FALLBACKS)] = TextSelector(TextSelectorConfig(multiple=True))
     return probatio.Schema(fields)
 
 

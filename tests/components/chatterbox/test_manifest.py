@@ -51,8 +51,13 @@ def _literals(pattern: str, *files: str) -> set[str]:
 
 def test_used_keys_are_translated() -> None:
     """Every error, abort reason and exception key the code uses has a translation."""
-    errors = _literals(r'"base": "(\w+)"|errors\[\w+\] = "(\w+)"', "config_flow.py")
-    assert errors == {"cannot_connect", "not_chatterbox", "one_voice_per_language"}
+    errors = _literals(r'"base"(?:\]\s*=|:)\s*"(\w+)"|errors\[\w+\] = "(\w+)"', "config_flow.py")
+    assert errors == {
+        "cannot_connect",
+        "not_chatterbox",
+        "one_voice_per_language",
+        "entry_not_found",
+    }
     assert errors <= set(STRINGS["config"]["error"]) | set(STRINGS["options"]["error"])
     aborts = _literals(r'reason="(\w+)"|AbortFlow\("(\w+)"\)', "config_flow.py")
     assert {"invalid_discovery_info", "cannot_connect", "not_chatterbox"} <= aborts
@@ -68,6 +73,9 @@ def test_used_keys_are_translated() -> None:
     )
     assert "server_error" in exceptions
     assert exceptions == set(STRINGS["exceptions"])
+    issues = _literals(r'translation_key="(\w+)"', "repairs.py")
+    assert issues == set(STRINGS["issues"]) == {"preferred_server_down"}
+    assert "{server}" in STRINGS["issues"]["preferred_server_down"]["title"]
 
 
 def test_entities_named_and_iconed() -> None:
