@@ -71,7 +71,8 @@ def parser() -> argparse.ArgumentParser:
         "--quick",
         action="store_true",
         help="the CI sample's clips ending in >= 0.8 s of silence, 2 paused commands, 1 client, "
-        "Chatterbox at the default sensitivity only, 10 syntheses, short load (CI)",
+        "Chatterbox at the default sensitivity only, 10 syntheses, short load, 3 commands and "
+        "syntheses per failover case (CI)",
     )
     p.add_argument(
         "--split",
@@ -148,6 +149,14 @@ def parser() -> argparse.ArgumentParser:
         "without names, to Chatterbox and wyoming-faster-whisper (default: on; off with "
         "--quick, as the test models' WER tells nothing)",
     )
+    p.add_argument(
+        "--no-failover",
+        dest="failover",
+        action="store_false",
+        help="skip what a failover adds: Chatterbox behind a preferred server that is down, "
+        "stalls or is killed mid-utterance (default: 8 commands, 4 of them killed, and 8 "
+        "syntheses per case; 3, 3 and 3 with --quick)",
+    )
     p.add_argument("--sentence-silence", type=float, default=0.2)
     p.add_argument(
         "--stt-workers",
@@ -202,6 +211,9 @@ def config_from(args: argparse.Namespace) -> Config:
         names=home_names([*chosen, *paused]) if args.names else (),
         no_names_pass=not args.quick if args.wer_without_names is None else args.wer_without_names,
         sentence_silence=args.sentence_silence,
+        failover_clips=(3 if args.quick else 8) if args.failover else 0,
+        failover_kills=3 if args.quick else 4,
+        failover_tts=(3 if args.quick else 8) if args.failover else 0,
         quick=args.quick,
     )
 

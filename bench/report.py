@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from bench.client import ONESHOT, TTS_MODES
+from bench.failover import DOWN, KILLED, NORMAL, STALLING
+from bench.failover import LABELS as FAILOVER_LABELS
 from bench.servers import CHATTERBOX, FASTER_WHISPER, FASTER_WHISPER_ENDPOINTING, LABELS, PIPER
 from corpus.wer import wer
 
@@ -219,13 +221,48 @@ def summarize(servers: dict[str, dict[str, Any]]) -> dict[str, Any]:
             }
         )
     cut = {name: c for name, result in servers.items() if (c := cuts(result)) is not None}
+    failed_over = failover(servers.get(CHATTERBOX, {}).get("failover"))
     return {
         "metrics": metrics,
         "comparisons": comparisons,
         "cuts": cut,
-        "goals": goals(comparisons, mine, cut.get(CHATTERBOX)),
+        "failover": failed_over,
+        "goals": goals(comparisons, mine, cut.get(CHATTERBOX), failed_over),
         "transcripts_agree": transcripts_agree(servers),
     }
+
+
+def failover(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Per case of :mod:`bench.failover`: p50s and what the case adds to the normal path.
+
+    STT: end of speech -> transcript, and the p50 of its difference to the normal path's on
+    the same clip ("adds"); how many transcripts equal the normal path's for the same clip;
+    how many the next server (not the preferred) answered. TTS: request -> first audio, its
+    difference paired by round.
+    """
+    if not raw:
+        return None
+    out: dict[str, Any] = {"stt": {}, "tts": {}}
+    for kind, key, value in (("stt", "clip", "speech_end_ms"), ("tts", "round", "first_audio_ms")):
+        cases = raw.get(kind) or {}
+        normal = {r[key]: r for r in cases.get(NORMAL, [])}
+        for case, records in cases.items():
+            timed = [r for r in records if r.get(value) is not None]
+            paired = [r for r in timed if normal.get(r[key], {}).get(value) is not None]
+            summary: dict[str, Any] = {
+                "n": len(records),
+                "p50_ms": _pct([r[value] for r in timed], 50),
+                "adds_ms": _pct([r[value] - normal[r[key]][value] for r in paired], 50),
+                "by_next": [sum(bool(r.get("answered_by")) for r in records), len(records)],
+            }
+            if kind == "stt":
+                alike = [r for r in records if r[key] in normal]
+                same = [r["text"].strip() == normal[r[key]]["text"].strip() for r in alike]
+                summary["same_text"] = [sum(same), len(same)]
+                summary["early"] = [sum(bool(r.get("early")) for r in records), len(records)]
+            out[kind][case] = summary
+    out["errors"] = len(raw.get("errors") or [])
+    return out
 
 
 def transcripts_agree(servers: dict[str, dict[str, Any]]) -> list[int] | None:
@@ -242,6 +279,8 @@ def transcripts_agree(servers: dict[str, dict[str, Any]]) -> list[int] | None:
 
 EARLY_SHARE = 0.8  # of complete commands (>= 0.8 s silence after) answered before AudioStop
 END_LIMIT_MS = 800.0  # end of speech -> transcript: 0.1 s after HA's default 0.7 s silence
+FAILOVER_LIMIT_MS = 1000.0  # issue 29: trying a server that is down costs well under a second
+FAILED_OVER = (DOWN, STALLING, KILLED)  # the failover cases of the goal (not the handshake)
 GOALS = (
     ("stt_end_p50_ms@1", FASTER_WHISPER, 0.5, "STT end of speech -> transcript p50 vs the peer "
      "as HA runs it"),
@@ -261,10 +300,12 @@ def goals(
     comparisons: list[dict[str, Any]],
     mine: dict[str, float | None],
     cut: dict[str, Any] | None = None,
+    failed_over: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Check issue 26's goals: measured value and whether it is met (None: not measured).
+    """Check issue 26's goals and 29's: measured value and whether it is met (None: not measured).
 
-    ``cut`` is Chatterbox's :func:`cuts` at the default sensitivity.
+    ``cut`` is Chatterbox's :func:`cuts` at the default sensitivity, ``failed_over`` its
+    :func:`failover`.
     """
     found = {(c["metric"], c["peer"]): c["ratio"] for c in comparisons}
     peer_values = {(c["metric"], c["peer"]): c["peer_value"] for c in comparisons}
@@ -316,7 +357,30 @@ def goals(
             worst is not None and worst < DESCRIBE_LIMIT_MS,
         )
     )
+    out.append(_failover_goal(failed_over))
     return out
+
+
+def _failover_goal(failed_over: dict[str, Any] | None) -> dict[str, Any]:
+    """Judge the most a failover (preferred down, stalling, killed) adds to STT's or TTS's p50."""
+    cases = [
+        summary
+        for kind in ("stt", "tts")
+        for case, summary in ((failed_over or {}).get(kind) or {}).items()
+        if case in FAILED_OVER
+    ]
+    adds = [c["adds_ms"] for c in cases if c["adds_ms"] is not None]
+    same = [c["same_text"] for c in cases if "same_text" in c]
+    texts = (
+        f", same transcripts {sum(s[0] for s in same)}/{sum(s[1] for s in same)}" if same else ""
+    )
+    worst = round(max(adds), 2) if adds else None
+    return _goal(
+        f"A failover (preferred down, stalling, killed) adds < {FAILOVER_LIMIT_MS:g} ms to end "
+        f"of speech -> transcript and TTS first audio p50{texts}",
+        worst,
+        worst is not None and worst < FAILOVER_LIMIT_MS,
+    )
 
 
 def _fmt(value: float | None) -> str:
@@ -420,6 +484,44 @@ def speech_table(document: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _adds(value: float | None) -> str:
+    return "n/a" if value is None else f"{'+' if value >= 0 else ''}{_fmt(value)} ms"
+
+
+def failover_table(document: dict[str, Any]) -> list[str]:
+    """One row per failover case: STT end of speech and TTS first audio, what each adds."""
+    found = document.get("failover")
+    if not found:
+        return []
+    rows: list[tuple[str, ...]] = [
+        ("failover (1 client)", "STT n", "->transcript p50", "adds", "same text", "TTS n",
+         "first audio p50", "adds", "next answered (STT TTS)"),
+    ]  # fmt: skip
+    stt, tts = found.get("stt") or {}, found.get("tts") or {}
+    for case in dict.fromkeys([*stt, *tts]):
+        heard, spoke = stt.get(case) or {}, tts.get(case) or {}
+        rows.append(
+            (
+                FAILOVER_LABELS.get(case, case),
+                str(heard["n"]) if heard else "",
+                _ms(heard.get("p50_ms")) if heard else "",
+                _adds(heard.get("adds_ms")) if case != NORMAL and heard else "",
+                _share(heard.get("same_text")) if case != NORMAL and heard else "",
+                str(spoke["n"]) if spoke else "",
+                _ms(spoke.get("p50_ms")) if spoke else "",
+                _adds(spoke.get("adds_ms")) if case != NORMAL and spoke else "",
+                f"{_share(heard.get('by_next'))} {_share(spoke.get('by_next')) if spoke else '-'}",
+            )
+        )
+    return [
+        *_aligned(rows),
+        "each request through a fresh server list; stalling: accepts and reads, never answers; "
+        "killed: a second Chatterbox SIGKILLed once half the speech went to it; adds: p50 of the "
+        "difference to Chatterbox alone on the same clip (TTS: the same round)",
+        "",
+    ]
+
+
 def table(document: dict[str, Any]) -> str:
     """Format the comparisons, the end of speech per server and the goals as aligned text."""
     rows = [("metric", "chatterbox", "peer", "peer value", "ratio")]
@@ -428,6 +530,7 @@ def table(document: dict[str, Any]) -> str:
         for c in document["comparisons"]
     ]
     lines = [*header(document), *_aligned(rows), "", *speech_table(document), ""]
+    lines += failover_table(document)
     for goal in document["goals"]:
         verdict = {True: "MET", False: "NOT MET", None: "n/a"}[goal["met"]]
         lines.append(f"{verdict:8} {goal['goal']} (measured {_fmt(goal['value'])})")

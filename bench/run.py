@@ -16,6 +16,7 @@ from typing import Any
 
 from bench import measure
 from bench.client import ONESHOT, TTS_MODES, synthesize, transcribe
+from bench.failover import bench_failover
 from bench.report import summarize
 from bench.servers import (
     CHATTERBOX,
@@ -75,6 +76,9 @@ class Config:
     names: tuple[str, ...] = ()  # the home's names, sent with every transcription
     no_names_pass: bool = True  # the complete commands again without names (unpaced), for WER
     sentence_silence: float = 0.2
+    failover_clips: int = 8  # complete commands played to each failover case (0: no failover)
+    failover_kills: int = 4  # of those, played to a preferred Chatterbox killed mid-utterance
+    failover_tts: int = 8  # rounds of the answer's synthesis to each failover case
     quick: bool = False
     log: Any = field(default=sys.stderr)
 
@@ -287,7 +291,8 @@ async def bench_tts(
 async def bench_server(config: Config, settings: Settings, name: str) -> dict[str, Any]:
     """Start one server alone, measure its start-up, STT, Describe and memory, stop it.
 
-    Chatterbox's result holds its runs at the other sensitivities under ``variants``.
+    Chatterbox's result holds its runs at the other sensitivities under ``variants`` and what
+    a failover to it adds under ``failover`` (see :mod:`bench.failover`).
     """
     roles = ROLES[name]
     server = RunningServer(name, settings, config.out_dir / "logs")
@@ -315,6 +320,9 @@ async def bench_server(config: Config, settings: Settings, name: str) -> dict[st
             result["stt_cpu_stolen"] = steal_share(ticks, cpu_ticks())
         if name == CHATTERBOX:
             result["variants"] = await _bench_sensitivities(config, server, result)
+            if config.failover_clips > 0:
+                result["failover"] = await bench_failover(config, settings, server.port)
+                result["errors"] += result["failover"]["errors"]
         if name == FASTER_WHISPER_ENDPOINTING:
             return result  # Describe and memory: as the peer's without endpointing
         config.say(f"{name}: Describe under load for {config.load_seconds:g} s")
@@ -396,5 +404,8 @@ async def run(config: Config) -> dict[str, Any]:
         "language": config.language,
         "names": list(config.names),
         "sentence_silence": config.sentence_silence,
+        "failover_clips": config.failover_clips,
+        "failover_kills": config.failover_kills,
+        "failover_tts": config.failover_tts,
     }
     return {"meta": meta, "servers": servers, **summarize(servers)}

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from functools import partial
@@ -35,8 +36,28 @@ from bench.client import (
     WIDTH,
     stream_chunks,
 )
+from bench.failover import (
+    DOWN,
+    HANDSHAKE,
+    KILLED,
+    NORMAL,
+    STALLING,
+    STT_CASES,
+    TTS_CASES,
+    bench_failover,
+)
 from bench.measure import stt_level, tts_level
-from bench.report import GOALS, PEER_PAIR, PEERS_TOGETHER, is_cut, summarize, table
+from bench.report import (
+    FAILOVER_LIMIT_MS,
+    GOALS,
+    PEER_PAIR,
+    PEERS_TOGETHER,
+    failover,
+    failover_table,
+    is_cut,
+    summarize,
+    table,
+)
 from bench.run import TTS_TEXT, Config, _bench_sensitivities, cpu_ticks, steal_share
 from bench.servers import (
     CHATTERBOX,
@@ -44,7 +65,10 @@ from bench.servers import (
     FASTER_WHISPER_ENDPOINTING,
     PIPER,
     SENSITIVITIES,
+    RunningServer,
+    Settings,
     drop_cached_libraries,
+    find_voice,
     library_files,
     variant,
 )
@@ -80,7 +104,7 @@ def test_quick_bench_reports_every_metric_and_ratio(
         out,
         *("--quick", "--clips", "3", "--clients", "1", "2"),
         *("--pace", "4", "--tts-repeats", "2", "--load-seconds", "1", "--wer-without-names"),
-        timeout=240,
+        timeout=300,
     )
     print(result.stdout)  # the numbers, for -s; performance is reported, not asserted
     document = json.loads(out.read_text())
@@ -138,11 +162,12 @@ def test_quick_bench_reports_every_metric_and_ratio(
     assert together["peer_value"] == pytest.approx(
         metrics[FASTER_WHISPER]["peak_rss_mb"] + metrics[PIPER]["peak_rss_mb"]
     )
-    assert len(document["goals"]) == len(GOALS) + 6  # cuts, 2 WER, end, early, Describe
+    assert len(document["goals"]) == len(GOALS) + 7  # cuts, 2 WER, end, early, Describe, failover
     for goal in document["goals"]:
         measured = names_sent or "with names sent" not in goal["goal"]
         assert goal["met"] in ((True, False) if measured else (None,)), goal
     assert document["transcripts_agree"][1] == 3
+    _assert_failover_section(document, result.stdout)
 
     for name in (CHATTERBOX, FASTER_WHISPER, FASTER_WHISPER_ENDPOINTING):
         stolen = document["servers"][name]["stt_cpu_stolen"]
@@ -154,6 +179,22 @@ def test_quick_bench_reports_every_metric_and_ratio(
     assert "corpus split sample: 3 complete and 2 paused commands" in result.stdout
     assert "the peer as Home Assistant runs it" in result.stdout
     assert out.with_suffix(".png").stat().st_size > 10_000
+
+
+def _assert_failover_section(document: dict[str, Any], stdout: str) -> None:
+    """--quick: 3 clips to each failover case (all 3 killed too), each the text of alone."""
+    found = document["failover"]
+    assert found["errors"] == 0
+    assert list(found["stt"]) == list(STT_CASES)
+    assert list(found["tts"]) == list(TTS_CASES)
+    for case, summary in found["stt"].items():
+        assert summary["n"] == 3
+        assert summary["same_text"] == [3, 3], case
+        assert summary["p50_ms"] is not None
+    for summary in found["tts"].values():
+        assert (summary["n"], summary["p50_ms"] is not None) == (3, True)
+    assert "preferred killed mid-utterance" in stdout
+    assert "A failover (preferred down, stalling, killed) adds" in stdout
 
 
 def test_cpu_steal_share(tmp_path: Path) -> None:
@@ -374,7 +415,7 @@ def test_goals_of_issue_26(
     answer = find("first audio of the answer")
     assert answer["value"] == round(mine[1] / peer[1], 3)
     assert answer["met"] is met["answer"]
-    for unmeasured in ("one-shot", "streaming", "Peak RSS", "Describe"):
+    for unmeasured in ("one-shot", "streaming", "Peak RSS", "Describe", "A failover"):
         assert find(unmeasured)["met"] is None
 
 
@@ -548,9 +589,148 @@ def test_libraries_start_out_of_the_page_cache() -> None:
         assert _cached_bytes(other) == 1 << 20
 
 
+@pytest.mark.parametrize(
+    ("flags", "counts"),
+    [((), (8, 4, 8)), (("--quick",), (3, 3, 3)), (("--no-failover",), (0, 4, 0)),
+     (("--quick", "--no-failover"), (0, 3, 0))],
+)  # fmt: skip
+def test_failover_section_sizes(flags: tuple[str, ...], counts: tuple[int, int, int]) -> None:
+    """8 commands (4 killed) and 8 syntheses per case; 3 with --quick; none with --no-failover."""
+    config = config_from(parser().parse_args(["--peer-python", "python", *flags]))
+    assert (config.failover_clips, config.failover_kills, config.failover_tts) == counts
+
+
 def test_wer_without_names_pass_can_be_asked_for_with_quick() -> None:
     args = ["--peer-python", "python", "--quick"]
     assert config_from(parser().parse_args([*args, "--wer-without-names"])).no_names_pass
     assert not config_from(
         parser().parse_args(["--peer-python", "python", "--no-wer-without-names"])
     ).no_names_pass
+
+
+async def test_failover_cases_against_the_real_server(test_models: Path, tmp_path: Path) -> None:
+    """Each case answers through the server it should, with the text of Chatterbox alone."""
+    chatterbox = Path(sys.executable).with_name("chatterbox-server")
+    settings = Settings(
+        models=test_models,
+        voice=find_voice(test_models, None),
+        beam_size=1,
+        compute_type="int8",
+        cpu_threads=2,
+        stt_workers=1,
+        vad_filter=True,
+        sentence_silence=0.2,
+        chatterbox=chatterbox,
+        peer_python=Path(sys.executable),
+        scratch=tmp_path,
+    )
+    config = Config(
+        models=test_models,
+        peer_python=Path(sys.executable),
+        chatterbox=chatterbox,
+        out_dir=tmp_path,
+        clips=quick_clips()[:2],
+        pace=4,
+        failover_clips=2,
+        failover_kills=1,
+        failover_tts=2,
+        log=io.StringIO(),
+    )
+    server = RunningServer(CHATTERBOX, settings, tmp_path / "logs")
+    await server.start()
+    try:
+        raw = await bench_failover(config, settings, server.port)
+    finally:
+        server.stop()
+
+    assert raw["errors"] == []
+    assert raw["clips"] == [clip.id for clip in config.clips]
+    assert raw["killed_clips"] == [config.clips[0].id]
+    failed = {NORMAL: None, HANDSHAKE: None, DOWN: "CannotConnect", STALLING: "Timeout",
+              KILLED: "ConnectionClosed"}  # fmt: skip
+    for kind, cases in (("stt", STT_CASES), ("tts", TTS_CASES)):
+        assert list(raw[kind]) == list(cases)
+        for case in cases:
+            records = raw[kind][case]
+            assert len(records) == (1 if case == KILLED else 2), (kind, case)
+            for record in records:
+                error = failed[case]
+                assert record["answered_by"] == (0 if error is None else 1), (kind, case)
+                assert [e.split(":")[0] for e in record["failed"]] == ([error] if error else [])
+    (killed,) = raw["stt"][KILLED]
+    assert 0 < killed["midway_s"] < config.clips[0].speech_end  # while the speech streamed
+    alone = {r["clip"]: r["text"] for r in raw["stt"][NORMAL]}
+    for case in STT_CASES:
+        for record in raw["stt"][case]:
+            assert record["text"] == alone[record["clip"]], case
+            assert record["speech_end_ms"] is not None
+    assert all(r["first_audio_ms"] > 0 for records in raw["tts"].values() for r in records)
+
+    found = failover(raw)
+    assert found is not None
+    assert all(found["stt"][case]["same_text"] == [n, n]
+               for case, n in zip(STT_CASES, (2, 2, 2, 2, 1), strict=True))  # fmt: skip
+    lines = failover_table({"failover": found})
+    assert lines[0].startswith("failover (1 client)")
+    assert len(lines) == 2 + len(STT_CASES) + 2  # header, rule, cases, note, blank
+
+
+def _failover_raw(
+    stt: dict[str, list[tuple[str, float, str]]], tts: dict[str, list[float]]
+) -> dict[str, Any]:
+    """Raw failover records: (clip, end of speech ms, text) per STT case, first audio per TTS."""
+    return {
+        "stt": {
+            case: [
+                {"clip": clip, "speech_end_ms": ms, "text": text, "early": True,
+                 "answered_by": int(case != NORMAL), "failed": []}
+                for clip, ms, text in records
+            ]
+            for case, records in stt.items()
+        },
+        "tts": {
+            case: [
+                {"round": i, "first_audio_ms": ms, "answered_by": int(case != NORMAL)}
+                for i, ms in enumerate(records)
+            ]
+            for case, records in tts.items()
+        },
+        "errors": [],
+    }  # fmt: skip
+
+
+def test_failover_adds_the_paired_difference_and_counts_same_texts() -> None:
+    """What a case adds: the p50 of its difference to the normal path on the same clip."""
+    raw = _failover_raw(
+        {
+            NORMAL: [("a", 500.0, "on"), ("b", 900.0, "off"), ("c", 700.0, "up")],
+            DOWN: [("a", 510.0, "on"), ("b", 930.0, "off "), ("c", 720.0, "up")],
+            KILLED: [("b", 1300.0, "of")],  # one clip only: paired with its own normal
+        },
+        {NORMAL: [100.0, 120.0, 110.0], STALLING: [600.0, 640.0, 590.0]},
+    )
+    found = failover(raw)
+    assert found is not None
+    assert found["stt"][NORMAL] == {
+        "n": 3, "p50_ms": 700.0, "adds_ms": 0.0, "by_next": [0, 3], "same_text": [3, 3],
+        "early": [3, 3],
+    }  # fmt: skip
+    assert found["stt"][DOWN]["adds_ms"] == 20.0
+    assert found["stt"][DOWN]["same_text"] == [3, 3]  # (surrounding spaces do not count)
+    assert found["stt"][KILLED]["adds_ms"] == 400.0
+    assert found["stt"][KILLED]["same_text"] == [0, 1]
+    assert found["tts"][STALLING]["adds_ms"] == 500.0
+    assert found["tts"][STALLING]["by_next"] == [3, 3]
+
+    document = summarize({CHATTERBOX: {"roles": ["stt"], "failover": raw}})
+    (goal,) = [g for g in document["goals"] if g["goal"].startswith("A failover")]
+    assert goal["value"] == 500.0  # the worst: TTS behind a stalling server
+    assert FAILOVER_LIMIT_MS > 500.0
+    assert goal["met"] is True
+    assert "same transcripts 3/4" in goal["goal"]
+    raw["tts"][STALLING][0]["first_audio_ms"] = 1200.0
+    raw["tts"][STALLING][2]["first_audio_ms"] = 1300.0
+    (goal,) = [g for g in summarize({CHATTERBOX: {"failover": raw}})["goals"]
+               if g["goal"].startswith("A failover")]  # fmt: skip
+    assert goal["met"] is False
+    assert summarize({CHATTERBOX: {"roles": ["stt"]}})["failover"] is None
