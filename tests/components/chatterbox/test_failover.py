@@ -28,19 +28,25 @@ from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from wyoming.tts import SynthesizeVoice
 
 from custom_components.chatterbox import repairs
 from custom_components.chatterbox.client import ChatterboxClient, VoiceRequest
 from custom_components.chatterbox.const import CONF_FALLBACKS, DOMAIN
-from custom_components.chatterbox.lib.chatterbox_wyoming import ServerError, Timeout, failover
-from custom_components.chatterbox.lib.chatterbox_wyoming.failover import Replay, ServerList
+from custom_components.chatterbox.lib.chatterbox_wyoming import (
+    ServerError,
+    Timeout,
+    WyomingClient,
+    failover,
+)
+from custom_components.chatterbox.lib.chatterbox_wyoming.failover import Replay, Server, ServerList
 from tests.support.ha import speech_metadata
 from tests.support.ports import free_port
 from tests.support.server import ServerProcess
 
 from .audio import CHUNK_BYTES, chunks, spoken_command
 from .conftest import SetupEntry, start_server
-from .proxy import WyomingProxy
+from .proxy import WyomingProxy, foreign_info
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -409,3 +415,15 @@ def test_a_failed_server_rests_longer_each_time_with_jitter() -> None:
     assert servers.order() == [first, second]
     servers.succeeded(first)
     assert (first.health.up, first.health.failures, first.health.down_since) == (True, 0, None)
+
+
+def test_a_fallback_without_the_voice_speaks_with_its_own() -> None:
+    """The voice asked for where the server has it; else its first voice of the language."""
+    other = Server(WyomingClient("127.0.0.1", 1))
+    other.health.info = foreign_info()  # one voice, "other", English
+    unknown = Server(WyomingClient("127.0.0.1", 2))  # not described yet
+    request = VoiceRequest(voice="en_US-test-medium", speaker="2", language="en")
+    assert request.for_server(other) == SynthesizeVoice(name="other")
+    assert request.for_server(unknown) == SynthesizeVoice(name="en_US-test-medium", speaker="2")
+    assert VoiceRequest(voice="other", language="en").for_server(other) == SynthesizeVoice("other")
+    assert VoiceRequest(voice="x", language="de").for_server(other) is None  # its default
