@@ -32,6 +32,31 @@ class VoiceChoice:
         return cls(voice, speaker or None)
 
 
+def language_tag(code: str) -> str:
+    """Return a voice's language as the BCP-47 tag Home Assistant expects (``en_US``: ``en-US``).
+
+    Piper (and so Wyoming) spells a voice's language ``en_US``; Home Assistant's frontend
+    names a language from its BCP-47 tag and shows any other spelling as the raw code.
+    """
+    return code.replace("_", "-")
+
+
+def same_language(code: str, other: str) -> bool:
+    """Return True when two spellings name one language (``en_US``, ``en-US``, ``en-us``)."""
+    return language_tag(code).casefold() == language_tag(other).casefold()
+
+
+class LanguageTags(list[str]):
+    """BCP-47 tags (``en-US``) that also count their Piper spelling (``en_US``) as present.
+
+    Home Assistant checks a call's language with ``in``: a pipeline, automation or satellite
+    that saved the spelling this integration reported before keeps working.
+    """
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, str) and any(same_language(item, tag) for tag in self)
+
+
 def _is_chatterbox(program: AsrProgram | TtsProgram) -> bool:
     return program.installed and program.attribution.name == ATTRIBUTION_NAME
 
@@ -40,6 +65,11 @@ def _first[P: (AsrProgram, TtsProgram)](programs: list[P]) -> P | None:
     """Return the Chatterbox program if there is one, else the first installed one."""
     installed = [program for program in programs if program.installed]
     return next((p for p in installed if _is_chatterbox(p)), installed[0] if installed else None)
+
+
+def speaks(voice: TtsVoice, language: str) -> bool:
+    """Return True when ``voice`` speaks ``language`` (spelled ``en_US`` or ``en-US``)."""
+    return any(same_language(code, language) for code in voice.languages)
 
 
 @dataclass(frozen=True)
@@ -129,12 +159,12 @@ class ServerInfo:
         return list(voices.values())
 
     @cached_property
-    def tts_languages(self) -> list[str]:
-        """Languages of the installed voices, in the server's order."""
+    def tts_languages(self) -> LanguageTags:
+        """Languages of the installed voices as BCP-47 tags (``en-US``), in the server's order."""
         languages: dict[str, None] = {}
         for voice in self.voices:
-            languages.update(dict.fromkeys(voice.languages))
-        return list(languages)
+            languages.update(dict.fromkeys(language_tag(code) for code in voice.languages))
+        return LanguageTags(languages)
 
     @property
     def supports_streaming(self) -> bool:
@@ -144,8 +174,8 @@ class ServerInfo:
         )
 
     def voices_for(self, language: str) -> list[TtsVoice]:
-        """Installed voices that speak ``language``."""
-        return [voice for voice in self.voices if language in voice.languages]
+        """Installed voices that speak ``language`` (spelled ``en_US`` or ``en-US``)."""
+        return [voice for voice in self.voices if speaks(voice, language)]
 
     def voice(self, name: str) -> TtsVoice | None:
         """Return the installed voice called ``name``."""

@@ -23,7 +23,7 @@ from .const import (
 from .coordinator import ChatterboxConfigEntry
 from .entity import ChatterboxEntity
 from .lib.chatterbox_wyoming import MAX_LENGTH_SCALE, MIN_LENGTH_SCALE
-from .server_info import ServerInfo, VoiceChoice
+from .server_info import ServerInfo, VoiceChoice, speaks
 
 PARALLEL_UPDATES = 0
 FALLBACK_LANGUAGE = "en"
@@ -86,12 +86,16 @@ class ChatterboxTextToSpeech(ChatterboxEntity, tts.TextToSpeechEntity):
 
     @callback
     def async_get_supported_voices(self, language: str) -> list[tts.Voice] | None:
-        """Voices for ``language``; a multi-speaker voice also once per speaker."""
+        """Voices for ``language``; a multi-speaker voice also once per speaker.
+
+        ``language`` is a tag of ``supported_languages`` (``en-US``) or, saved in a pipeline
+        before, the voice's own spelling (``en_US``).
+        """
         info = self.coordinator.data
         voices = [
             tts.Voice(voice_id=choice.key, name=_voice_label(info, choice))
             for choice in info.voice_choices()
-            if language in (v.languages if (v := info.voice(choice.voice)) else [])
+            if (voice := info.voice(choice.voice)) is not None and speaks(voice, language)
         ]
         return voices or None
 
@@ -104,7 +108,7 @@ class ChatterboxTextToSpeech(ChatterboxEntity, tts.TextToSpeechEntity):
             info = self.coordinator.data
             for key in self.entry.options.get(CONF_DEFAULT_VOICES, []):
                 candidate = VoiceChoice.from_key(key)
-                if (voice := info.voice(candidate.voice)) and language in voice.languages:
+                if (voice := info.voice(candidate.voice)) and speaks(voice, language):
                     choice = candidate
                     break
             else:

@@ -56,8 +56,13 @@ async def test_describe(shared_server: ServerProcess) -> None:
     assert info.tts.name == "piper"
     assert info.name == "Chatterbox"
     assert "en" in info.stt_languages
-    assert info.tts_languages == ["en_US"]
-    assert [voice.name for voice in info.voices_for("en_US")] == ["en_US-test-medium", MULTI]
+    # Piper's "en_US" as the BCP-47 tag Home Assistant's frontend names; voices by either.
+    assert info.tts_languages == ["en-US"]
+    assert "en_US" in info.tts_languages
+    assert "de_DE" not in info.tts_languages
+    for language in ("en_US", "en-US", "en-us"):
+        assert [voice.name for voice in info.voices_for(language)] == ["en_US-test-medium", MULTI]
+    assert info.voices_for("en") == []
     assert [choice.key for choice in info.voice_choices()] == [
         "en_US-test-medium",
         MULTI,

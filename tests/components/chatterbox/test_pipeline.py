@@ -8,6 +8,7 @@ from homeassistant.components.assist_pipeline.pipeline import (
     PipelineEvent,
     PipelineEventType,
     async_create_default_pipeline,
+    async_update_pipeline,
 )
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -24,15 +25,31 @@ STT_ENTITY = "stt.chatterbox_speech_to_text"
 TTS_ENTITY = "tts.chatterbox_text_to_speech"
 
 
+@pytest.mark.parametrize(
+    "saved_tts_language",
+    [
+        pytest.param(None, id="as-created"),
+        # what a pipeline made before the entity reported BCP-47 tags has stored
+        pytest.param("en_US", id="piper-spelling-saved-before"),
+    ],
+)
 async def test_pipeline_with_chatterbox(
-    hass: HomeAssistant, proxy: WyomingProxy, proxied_entry: MockConfigEntry
+    hass: HomeAssistant,
+    proxy: WyomingProxy,
+    proxied_entry: MockConfigEntry,
+    saved_tts_language: str | None,
 ) -> None:
     """A pipeline picks both entities; speech goes in, a spoken answer comes out."""
     assert await async_setup_component(hass, "assist_pipeline", {})
     pipeline = await async_create_default_pipeline(hass, STT_ENTITY, TTS_ENTITY, "Chatterbox")
     assert pipeline is not None
-    assert (pipeline.stt_language, pipeline.tts_language) == ("en", "en_US")
+    # The frontend names "en-US" (English (United States)); it shows "en_US" as the raw code.
+    assert (pipeline.stt_language, pipeline.tts_language) == ("en", "en-US")
     assert pipeline.tts_voice == "en_US-test-medium"
+    if saved_tts_language is not None:
+        await async_update_pipeline(hass, pipeline, tts_language=saved_tts_language)
+        pipeline = assist_pipeline.async_get_pipeline(hass, pipeline.id)
+        assert pipeline.tts_language == saved_tts_language
 
     events: list[PipelineEvent] = []
     pcm = await spoken_command(proxy.host, proxy.port)

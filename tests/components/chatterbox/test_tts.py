@@ -16,6 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.entity_component import EntityComponent
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.chatterbox.const import CONF_DEFAULT_VOICES, CONF_LENGTH_SCALE
 
@@ -55,10 +56,11 @@ async def _speak(hass: HomeAssistant, message: str, options: dict[str, Any] | No
 async def test_languages_and_voices(hass: HomeAssistant, proxied_entry: MockConfigEntry) -> None:
     """Languages come from the server; voices per language, multi-speaker voices per speaker."""
     entity = _entity(hass)
-    assert entity.supported_languages == ["en_US"]
-    assert entity.default_language == "en_US"
+    # Piper's "en_US" as a BCP-47 tag: the frontend shows "English (United States)" for it.
+    assert entity.supported_languages == ["en-US"]
+    assert entity.default_language == "en-US"
     assert entity.async_supports_streaming_input()
-    voices = entity.async_get_supported_voices("en_US")
+    voices = entity.async_get_supported_voices("en-US")
     assert voices is not None
     assert [(v.voice_id, v.name) for v in voices][:2] == [
         (SINGLE, _description(hass, SINGLE)),
@@ -66,7 +68,51 @@ async def test_languages_and_voices(hass: HomeAssistant, proxied_entry: MockConf
     ]
     assert [v.voice_id for v in voices][2:] == [f"{MULTI}#alice", f"{MULTI}#bob"]
     assert voices[3].name.endswith("(bob)")
+    # The spelling the entity reported before (saved in pipelines) finds the same voices.
+    assert entity.async_get_supported_voices("en_US") == voices
+    assert entity.async_get_supported_voices("de-DE") is None
     assert entity.async_get_supported_voices("de_DE") is None
+
+
+async def test_frontend_languages_and_voices(
+    hass: HomeAssistant, proxied_entry: MockConfigEntry, hass_ws_client: WebSocketGenerator
+) -> None:
+    """What the assistant editor asks over the websocket: the languages and the voices."""
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id({"type": "tts/engine/list", "language": "en", "country": "US"})
+    response = await client.receive_json()
+    assert response["success"], response
+    ours = [p for p in response["result"]["providers"] if p["engine_id"] == TTS_ENTITY]
+    assert ours == [{"engine_id": TTS_ENTITY, "supported_languages": ["en-US"]}]
+    for language in ("en-US", "en_US"):  # picked now, or saved before
+        await client.send_json_auto_id(
+            {"type": "tts/engine/voices", "engine_id": TTS_ENTITY, "language": language}
+        )
+        response = await client.receive_json()
+        assert response["success"], response
+        voices = response["result"]["voices"]
+        assert [voice["voice_id"] for voice in voices] == [
+            SINGLE,
+            MULTI,
+            f"{MULTI}#alice",
+            f"{MULTI}#bob",
+        ], language
+
+
+@pytest.mark.parametrize("language", ["en-US", "en_US", None])
+async def test_speak_in_either_spelling(
+    hass: HomeAssistant, proxy: WyomingProxy, proxied_entry: MockConfigEntry, language: str | None
+) -> None:
+    """Home Assistant accepts the tag, the spelling saved before, and no language (default)."""
+    media_id = tts.generate_media_source_id(
+        hass, "Either way.", TTS_ENTITY, language, options=WAV, cache=False
+    )
+    _, data = await tts.async_get_media_source_audio(hass, media_id)
+    assert len(data) > 44 + 11025
+    (start,) = proxy.requests("synthesize-start")
+    assert start.data["voice"] == {"name": SINGLE}
+    with pytest.raises(HomeAssistantError):
+        tts.generate_media_source_id(hass, "Nein.", TTS_ENTITY, "de_DE", options=WAV)
 
 
 def _description(hass: HomeAssistant, name: str) -> str:
