@@ -9,6 +9,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PORT
 
 from .const import CONF_FALLBACKS, DEFAULT_PORT, LOGGER
+from .lib.chatterbox_wyoming import host_port
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +22,7 @@ class ServerAddress:
     @property
     def key(self) -> str:
         """``host:port`` (an IPv6 host in brackets), as stored in the fallbacks option."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return host_port(self.host, self.port)
 
     @classmethod
     def parse(cls, text: str) -> ServerAddress:

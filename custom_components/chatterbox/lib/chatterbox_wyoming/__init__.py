@@ -10,7 +10,7 @@ imported by its own name, ``chatterbox_wyoming``, with ``custom_components/chatt
 the path.
 """
 
-from .client import Timings, Transcription, WyomingClient
+from .client import Timings, Transcription, WyomingClient, host_port
 from .connection import Timeouts, parse
 from .errors import (
     CannotConnect,
@@ -51,6 +51,7 @@ __all__ = [
     "Transcription",
     "WyomingClient",
     "WyomingError",
+    "host_port",
     "pace_context",
     "parse",
 ]

@@ -54,6 +54,11 @@ class Timings:
     """The answer's last event read: Info, Transcript, AudioStop or SynthesizeStopped."""
 
 
+def host_port(host: str, port: int) -> str:
+    """Return ``host:port``, an IPv6 host in brackets (``[::1]:10300``)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 @dataclass(frozen=True, slots=True)
 class Transcription:
     """The server's Transcript and whether it came before the audio ended."""

@@ -39,7 +39,7 @@ from wyoming.event import Event
 from wyoming.info import Info
 from wyoming.tts import SynthesizeVoice
 
-from .client import Timings, Transcription, WyomingClient
+from .client import Timings, Transcription, WyomingClient, host_port
 from .connection import Timeouts
 from .errors import ServerError, WyomingError
 from .protocol import PCM16K
@@ -76,13 +76,17 @@ class Health:
     """``time.time()`` when it went down (None while up)."""
     error: WyomingError | None = None
     """The last failure."""
-    last_error: str | None = None
     last_error_at: float | None = None
-    """``time.time()`` of ``last_error``."""
+    """``time.time()`` of ``error``."""
     latency_ms: float | None = None
     """The last Describe's round trip."""
     info: Info | None = None
     """The last Info it gave."""
+
+    @property
+    def last_error(self) -> str | None:
+        """The last failure as text (its kind and message)."""
+        return None if self.error is None else f"{type(self.error).__name__}: {self.error}"
 
 
 @dataclass(eq=False)
@@ -95,16 +99,14 @@ class Server:
     @property
     def name(self) -> str:
         """``host:port``."""
-        host = self.client.host
-        return f"{f'[{host}]' if ':' in host else host}:{self.client.port}"
+        return host_port(self.client.host, self.client.port)
 
     @property
     def streams_text(self) -> bool:
         """False when its last Info says it cannot synthesize text that arrives in pieces."""
         info = self.health.info
         return info is None or any(
-            tts.installed and bool(getattr(tts, "supports_synthesize_streaming", False))
-            for tts in info.tts
+            tts.installed and tts.supports_synthesize_streaming for tts in info.tts
         )
 
 
@@ -114,11 +116,6 @@ class AllFailed(WyomingError):
     def __init__(self, errors: Sequence[tuple[Server, WyomingError]]) -> None:
         super().__init__("; ".join(f"{server.name}: {err}" for server, err in errors))
         self.errors = list(errors)
-
-    @property
-    def last(self) -> WyomingError:
-        """The failure of the last server tried."""
-        return self.errors[-1][1]
 
 
 class Replay(Generic[T]):
@@ -279,8 +276,7 @@ class ServerList:
     def failed(self, server: Server, err: WyomingError) -> None:
         """Note that ``server`` failed; unless it answered with an Error, it rests."""
         health = server.health
-        health.error, health.last_error = err, f"{type(err).__name__}: {err}"
-        health.last_error_at = time.time()
+        health.error, health.last_error_at = err, time.time()
         if isinstance(err, ServerError):
             self._changed()
             return
