@@ -110,6 +110,19 @@ async def describe(port: int, limit: float = 10.0) -> tuple[Info, float]:
     return info, _ms(timings.started, timings.done)
 
 
+async def paced(pcm: bytes, pace: float, began: float) -> AsyncIterator[tuple[int, bytes]]:
+    """Yield ``pcm``'s 20 ms chunks with their byte offsets, as a microphone records them.
+
+    Each leaves once it would have been recorded by a microphone started at ``began``, at
+    ``pace`` x real time (0: unpaced).
+    """
+    for index, offset in enumerate(range(0, len(pcm), CHUNK_BYTES)):
+        if pace > 0:
+            due = began + (index + 1) * CHUNK_SECONDS / pace  # once recorded
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        yield offset, pcm[offset : offset + CHUNK_BYTES]
+
+
 async def transcribe(
     port: int,
     pcm: bytes,
@@ -139,11 +152,8 @@ async def transcribe(
     async def microphone() -> AsyncIterator[bytes]:
         nonlocal began
         began = time.perf_counter()
-        for index, offset in enumerate(range(0, len(pcm), CHUNK_BYTES)):
-            if pace > 0:
-                due = began + (index + 1) * CHUNK_SECONDS / pace  # once recorded
-                await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            yield pcm[offset : offset + CHUNK_BYTES]
+        async for _, chunk in paced(pcm, pace, began):
+            yield chunk
 
     timings = Timings()
     with _plain_errors():

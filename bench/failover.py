@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from wyoming.audio import AudioChunk
 
-from bench.client import CHUNK_BYTES, CHUNK_SECONDS, HOST, RATE, TIMEOUT, WIDTH, synthesize
+from bench.client import CHUNK_BYTES, HOST, RATE, TIMEOUT, WIDTH, paced, synthesize
 from bench.servers import CHATTERBOX, RunningServer, Settings, free_port
 from chatterbox_wyoming import Timeouts, Timings, WyomingError
 from chatterbox_wyoming.failover import ServerList
@@ -55,7 +55,7 @@ GAP = 0.1
 
 
 class Microphone:
-    """A clip in 20 ms chunks, each once it would have been recorded (as bench.client's).
+    """A clip in 20 ms chunks, each once it would have been recorded (``bench.client.paced``).
 
     ``midway`` is called as the chunk past half the speech is recorded (before it is handed
     on).
@@ -79,11 +79,7 @@ class Microphone:
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """Yield the chunks, paced at ``pace`` x real time (0: unpaced)."""
-        began = time.perf_counter()
-        for index, offset in enumerate(range(0, len(self.pcm), CHUNK_BYTES)):
-            if self.pace > 0:
-                due = began + (index + 1) * CHUNK_SECONDS / self.pace
-                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        async for offset, chunk in paced(self.pcm, self.pace, time.perf_counter()):
             start = offset / (RATE * WIDTH)
             if self.midway is not None and start >= self.speech_end / 2:
                 self.midway()
@@ -92,7 +88,7 @@ class Microphone:
             end = min(offset + CHUNK_BYTES, len(self.pcm)) / (RATE * WIDTH)
             if self.speech_ended is None and end >= self.speech_end:
                 self.speech_ended = time.perf_counter()
-            yield self.pcm[offset : offset + CHUNK_BYTES]
+            yield chunk
 
 
 def _servers(ports: Sequence[int]) -> ServerList:
