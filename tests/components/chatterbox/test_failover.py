@@ -124,9 +124,19 @@ def _transcripts(events: list[PipelineEvent]) -> list[str]:
     ]
 
 
-async def _direct(proxy: WyomingProxy, pcm: bytes) -> str:
-    """What the fallback's server says to ``pcm`` when asked directly."""
-    return await ChatterboxClient(proxy.host, proxy.port).transcribe(chunks(pcm), "en")
+async def _command_behind(
+    setup_entry: SetupEntry, first: tuple[str, int], fallback: WyomingProxy
+) -> tuple[bytes, str]:
+    """Set up an entry of ``first`` then ``fallback``; return a command and its transcript.
+
+    The transcript is what ``fallback``'s server gives the command when asked directly (that
+    request is not left in ``fallback``'s record).
+    """
+    pcm = await spoken_command(fallback.host, fallback.port)
+    expected = await ChatterboxClient(fallback.host, fallback.port).transcribe(chunks(pcm), "en")
+    fallback.events.clear()
+    await _entry(setup_entry, first, fallback)
+    return pcm, expected
 
 
 def _stt(hass: HomeAssistant) -> stt.SpeechToTextEntity:
@@ -139,10 +149,7 @@ async def test_preferred_stopped_before_the_request(
     hass: HomeAssistant, setup_entry: SetupEntry, preferred: ServerProcess, proxy: WyomingProxy
 ) -> None:
     """A pipeline whose preferred server stopped hears and speaks through the fallback."""
-    pcm = await spoken_command(proxy.host, proxy.port)
-    expected = await _direct(proxy, pcm)
-    proxy.events.clear()
-    await _entry(setup_entry, (preferred.host, preferred.port), proxy)
+    pcm, expected = await _command_behind(setup_entry, (preferred.host, preferred.port), proxy)
     preferred.stop()
 
     started = time.monotonic()
@@ -167,10 +174,7 @@ async def test_preferred_killed_mid_utterance(
     hass: HomeAssistant, setup_entry: SetupEntry, preferred: ServerProcess, proxy: WyomingProxy
 ) -> None:
     """SIGKILL while the audio streams: the fallback gets all of it and answers once."""
-    pcm = await spoken_command(proxy.host, proxy.port)
-    expected = await _direct(proxy, pcm)
-    proxy.events.clear()
-    await _entry(setup_entry, (preferred.host, preferred.port), proxy)
+    pcm, expected = await _command_behind(setup_entry, (preferred.host, preferred.port), proxy)
     process = preferred.process
     assert process is not None
 
@@ -204,10 +208,7 @@ async def test_preferred_stalls_or_answers_garbage(
     fault: str,
 ) -> None:
     """A server that accepts but never answers, answers garbage or hangs up costs < 1 s."""
-    pcm = await spoken_command(proxy.host, proxy.port)
-    expected = await _direct(proxy, pcm)
-    proxy.events.clear()
-    await _entry(setup_entry, (faulty.host, faulty.port), proxy)
+    pcm, expected = await _command_behind(setup_entry, (faulty.host, faulty.port), proxy)
     faulty.fault, faulty.fault_describe = fault, True
 
     started = time.monotonic()
