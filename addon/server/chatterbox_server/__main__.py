@@ -11,7 +11,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,6 @@ from .discovery import default_name
 from .limits import DEFAULT_IDLE_TIMEOUT, LIMITS_HELP
 from .memory import limit_malloc_arenas
 from .models import ModelNotFoundError
-from .workers import run_at_worker_priority
 
 if TYPE_CHECKING:
     from .context import ServerContext
@@ -354,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _LOGGER.info("Chatterbox %s starting (mode %s)", __version__, args.mode)
     limit_malloc_arenas()  # before any worker thread exists
     try:
-        context = run_at_worker_priority(partial(_load, args))
+        context = _load(args)
     except ModelNotFoundError as err:
         print(f"chatterbox-server: error: {err}", file=sys.stderr)
         if err.fix:
@@ -370,12 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load(args: argparse.Namespace) -> ServerContext:
-    """Import the engines and load the models, on a worker-priority thread.
-
-    numpy, onnxruntime and CTranslate2 start their compute threads when imported or loaded;
-    started from here they inherit the lower priority (see ``workers``), so the event loop,
-    which stays on the main thread, comes first when every core is busy.
-    """
+    """Import the engines and load the models."""
     from .context import load  # noqa: PLC0415  # heavy imports after --help/--version
 
     return load(args)
