@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 
 from chatterbox_server.stt import (
     UNSURE_LOG_PROB,
+    Abandoned,
     SttEngine,
     SttOptions,
     SttResult,
@@ -191,3 +194,37 @@ async def test_an_unsure_decode_is_decoded_again_with_a_wider_beam(
     unnamed, beams, _ = await _decode_counted(model, 5, slow, monkeypatch, with_names=False)
     assert unnamed.log_prob < UNSURE_LOG_PROB
     assert beams == [1]
+
+
+class _AbandonWhileEncoding(_EncoderSpy):
+    """Sets ``abandon`` during each encoding, as speculation does when newer speech comes."""
+
+    def __init__(self, model: object, abandon: threading.Event) -> None:
+        super().__init__(model)
+        self.abandon = abandon
+
+    def encode(self, features: object, **kwargs: object) -> object:
+        self.abandon.set()
+        return super().encode(features, **kwargs)
+
+
+async def test_an_abandoned_transcription_stops_at_the_encoder(engine: SttEngine) -> None:
+    """A running transcription cannot be cancelled; abandoned, it stops after the encoder.
+
+    A stale speculative transcription so holds the worker no longer than the encoding it is
+    in, and the transcription after it (the one someone waits for) starts sooner.
+    """
+    audio = speech_like(2.0)
+    request = engine.request("en")
+    abandon = threading.Event()
+    spy = _AbandonWhileEncoding(engine.model.model, abandon)
+    real, engine.model.model = engine.model.model, spy
+    try:
+        with pytest.raises(Abandoned):
+            await asyncio.wrap_future(engine.submit(audio, request, None, abandon))
+        assert len(spy.frames) == 1  # stopped after the encoder: no decode, no second encoding
+        whole = await asyncio.wrap_future(engine.submit(audio, request, None, threading.Event()))
+    finally:
+        engine.model.model = real
+    assert whole.text == (await engine.transcribe(audio, language="en")).text
+    assert len(spy.frames) == 2  # not abandoned: encoded and decoded

@@ -97,7 +97,8 @@ class Listening:
         finally:
             if speculation is not None:
                 await speculation.close()
-        await self._send(result, wanted, utterance, outcome, stopped, "audio-stop")
+        decodes = None if speculation is None else speculation.decoded
+        await self._send(result, wanted, utterance, outcome, stopped, "audio-stop", decodes)
 
     async def _send(
         self,
@@ -107,6 +108,7 @@ class Listening:
         outcome: Outcome,
         since: float,
         what: str,
+        decodes: int | None,
     ) -> None:
         await self.connection.write_event(
             Transcript(text=result.text, language=result.language).event()
@@ -114,7 +116,7 @@ class Listening:
         names, terms = wanted.names, wanted.terms
         _LOGGER.info(
             "%s: stt %.2f s audio (%.2f s speech%s), %.0f ms, RTF %.3f, %d chars%s, "
-            "speculation %s, transcript %.0f ms after %s",
+            "speculation %s%s, transcript %.0f ms after %s",
             self.connection.client,
             result.audio_seconds,
             result.speech_seconds,
@@ -126,6 +128,7 @@ class Listening:
             len(result.text),
             f", names/terms {len(names or [])}/{len(terms or [])}" if names or terms else "",
             outcome,
+            "" if decodes is None else f", speculative decodes {decodes}",
             (time.perf_counter() - since) * 1000,
             what,
         )
@@ -161,7 +164,13 @@ class Listening:
             finally:
                 await speculation.close()
             await self._send(
-                result, speculation.request, utterance, outcome, judged, f"end of speech ({reason})"
+                result,
+                speculation.request,
+                utterance,
+                outcome,
+                judged,
+                f"end of speech ({reason})",
+                speculation.decoded,
             )
         except ConnectionError:
             pass  # the client went away: nobody to answer

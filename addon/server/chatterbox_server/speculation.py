@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -59,6 +60,12 @@ class _Job:
     samples: int  # length of the audio it saw
     speech: Speech
     future: Future[SttResult]
+    abandon: threading.Event
+
+    def drop(self) -> None:
+        """Drop it: unstarted, it never runs; running, it stops at its next checkpoint."""
+        self.future.cancel()
+        self.abandon.set()
 
 
 class Speculation:
@@ -78,6 +85,7 @@ class Speculation:
         self.end = end
         self.on_end = on_end
         self.started_jobs = 0
+        self.decoded = 0  # speculative transcriptions that ran (not dropped unstarted)
         self.ended: Reason | None = None
         self.answer: SttResult | None = None  # the transcript when end of speech was judged
         self._next_check = int(CHECK_SECONDS * SAMPLE_RATE)
@@ -140,8 +148,9 @@ class Speculation:
             return  # more silence only: already transcribing this
         if job is not None and not job.future.done() and not job.future.cancel():
             return  # one running job per connection; the next check tries again
-        future = self.engine.submit(audio, self.request, speech)
-        self._job = _Job(len(audio), speech, future)
+        abandon = threading.Event()
+        future = self.engine.submit(audio, self.request, speech, abandon)
+        self._job = _Job(len(audio), speech, future, abandon)
         future.add_done_callback(self._job_done)
         self.started_jobs += 1
         _LOGGER.debug(
@@ -150,13 +159,14 @@ class Speculation:
             speech[-1][1] / SAMPLE_RATE,
         )
 
-    def _job_done(self, _: Future[SttResult]) -> None:
+    def _job_done(self, future: Future[SttResult]) -> None:
         """On a worker thread: on the event loop, judge and check the audio since."""
         with contextlib.suppress(RuntimeError):  # the loop is gone: nothing to judge
-            self._loop.call_soon_threadsafe(self._after_job)
+            self._loop.call_soon_threadsafe(self._after_job, not future.cancelled())
 
-    def _after_job(self) -> None:
+    def _after_job(self, ran: bool) -> None:
         """Judge with the transcript now ready, then check the audio since (if not ended)."""
+        self.decoded += ran
         self._judge()
         self._start_check()  # (an ended utterance has stopped checking)
 
@@ -211,7 +221,7 @@ class Speculation:
             except Exception:  # the same work again below surfaces the error if it is real
                 _LOGGER.exception("Speculative transcription failed; transcribing again")
         if job is not None:
-            job.future.cancel()  # unstarted: dropped; running: finishes, result ignored
+            job.drop()  # stale: the final transcription need not wait for all of it
         result = await self.engine.transcribe_speech(audio, self.request, speech)
         return result, "none" if job is None else "miss"
 
@@ -220,7 +230,7 @@ class Speculation:
         await self._stop_checking()
         job, self._job = self._job, None
         if job is not None:
-            job.future.cancel()
+            job.drop()
 
     async def _stop_checking(self) -> None:
         check, self._check = self._check, None

@@ -173,13 +173,17 @@ class WindowedWhisper(WhisperModel):  # type: ignore[misc]  # faster-whisper is 
         self._reuse = threading.local()
 
     @contextmanager
-    def reusing_encodings(self) -> Iterator[None]:
-        """Within this block this thread encodes the same features once (decoding again)."""
+    def reusing_encodings(self, abandon: threading.Event | None = None) -> Iterator[None]:
+        """Within this block this thread encodes the same features once (decoding again).
+
+        Once ``abandon`` is set, the next encoding ends the work with :class:`Abandoned`.
+        """
         self._reuse.encoded = {}
+        self._reuse.abandon = abandon
         try:
             yield
         finally:
-            del self._reuse.encoded
+            del self._reuse.encoded, self._reuse.abandon
 
     def encode(self, features: np.ndarray) -> object:  # a ctranslate2.StorageView
         """Encode ``features``, cut to ``window_frames`` when only padding lies beyond."""
@@ -189,12 +193,23 @@ class WindowedWhisper(WhisperModel):  # type: ignore[misc]  # faster-whisper is 
         encoded: dict[bytes, object] | None = getattr(self._reuse, "encoded", None)
         if encoded is None:
             return super().encode(features)
+        _check(self._reuse.abandon)
         key = hashlib.blake2b(features.tobytes(), digest_size=16).digest() + bytes(
             str(features.shape), "ascii"
         )
         if key not in encoded:
             encoded[key] = super().encode(features)
+        _check(self._reuse.abandon)  # the encoder is most of the work; the decoder the rest
         return encoded[key]
+
+
+class Abandoned(Exception):  # not an error: the caller no longer wants it
+    """A transcription stopped because its result is no longer wanted (see ``submit``)."""
+
+
+def _check(abandon: threading.Event | None) -> None:
+    if abandon is not None and abandon.is_set():
+        raise Abandoned
 
 
 class SttEngine:
@@ -317,10 +332,19 @@ class SttEngine:
         return await asyncio.wrap_future(self.submit(audio, request, speech))
 
     def submit(
-        self, audio: np.ndarray, request: SttRequest, speech: Speech | None = None
+        self,
+        audio: np.ndarray,
+        request: SttRequest,
+        speech: Speech | None = None,
+        abandon: threading.Event | None = None,
     ) -> Future[SttResult]:
-        """Queue a transcription on the workers; cancel the future to drop it unstarted."""
-        return self._executor.submit(self._transcribe, audio, request, speech)
+        """Queue a transcription on the workers; cancel the future to drop it unstarted.
+
+        Once running it cannot be cancelled; setting ``abandon`` stops it at its next
+        checkpoint (before and after each encoding) with :class:`Abandoned`, so a result no
+        one waits for holds the worker no longer than it must.
+        """
+        return self._executor.submit(self._transcribe, audio, request, speech, abandon)
 
     async def find_speech(self, audio: np.ndarray) -> Speech:
         """Run ``speech_in`` on a VAD thread (never on the event loop)."""
@@ -335,7 +359,11 @@ class SttEngine:
         return tuple((int(part["start"]), int(part["end"])) for part in found)
 
     def _transcribe(
-        self, audio: np.ndarray, request: SttRequest, speech: Speech | None
+        self,
+        audio: np.ndarray,
+        request: SttRequest,
+        speech: Speech | None,
+        abandon: threading.Event | None = None,
     ) -> SttResult:
         started = time.perf_counter()
         seconds = len(audio) / SAMPLE_RATE
@@ -350,7 +378,7 @@ class SttEngine:
             start, end = heard(speech)
             audio = audio[start:end]
         hotwords = self.hotwords(request.names, request.terms)
-        with self.model.reusing_encodings():
+        with self.model.reusing_encodings(abandon):
             first = result = self._decode(audio, request, hotwords, self.options.beam_size)
             again = (
                 self._decode(audio, request, hotwords, self.options.fallback_beam_size)
