@@ -14,6 +14,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.busy import LOADS, parse_load
+from bench.loaded import MODELS as BUSY_MODELS
+from bench.loaded import loaded_table, run_busy
 from bench.report import TRAILING_SILENCE, table
 from bench.run import Config, run
 from bench.servers import DEFAULT_SENSITIVITY, SENSITIVITIES, SERVERS
@@ -157,6 +160,27 @@ def parser() -> argparse.ArgumentParser:
         "stalls or is killed mid-utterance (default: 8 commands, 4 of them killed, and 8 "
         "syntheses per case; 3, 3 and 3 with --quick)",
     )
+    p.add_argument(
+        "--busy",
+        action="store_true",
+        help="only the busy box: Chatterbox and the peers side by side with busy processes "
+        "beside them (--busy-loads), for each of --busy-models; results in busy.json beside "
+        "--out",
+    )
+    p.add_argument(
+        "--busy-models",
+        nargs="+",
+        default=list(BUSY_MODELS),
+        help="Whisper models for --busy: DIR/stt-NAME of --models (default: base tiny.en; "
+        "DIR/stt where that is missing)",
+    )
+    p.add_argument(
+        "--busy-loads",
+        nargs="+",
+        type=parse_load,
+        default=list(LOADS),
+        help="busy processes beside the servers, N or N@NICE (default: 0 1 2 2@10)",
+    )
     p.add_argument("--sentence-silence", type=float, default=0.2)
     p.add_argument(
         "--stt-workers",
@@ -231,10 +255,23 @@ def plot(python: Path, results: Path, png: Path) -> str:
     return f"no plot ({done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done})"
 
 
+def busy_box(args: argparse.Namespace, config: Config) -> int:
+    """Run the busy box alone; print its table, save busy.json; exit 1 when a request failed."""
+    document = asyncio.run(run_busy(config, args.busy_models, args.busy_loads))
+    out = args.out.with_name("busy.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(document, indent=1))
+    print(loaded_table(document))
+    print(f"\nresults: {out}")
+    return 1 if document["errors"] else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and report; exit 1 when a request failed."""
     args = parser().parse_args(argv)
     config = config_from(args)
+    if args.busy:
+        return busy_box(args, config)
     document = asyncio.run(run(config))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(document, indent=1))

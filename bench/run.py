@@ -349,24 +349,29 @@ async def bench_server(config: Config, settings: Settings, name: str) -> dict[st
     return result
 
 
+def settings_for(config: Config, scratch: Path) -> Settings:
+    """Return what every server is given alike; ``scratch`` holds their spare files."""
+    return Settings(
+        models=config.models,
+        voice=find_voice(config.models, config.voice),
+        beam_size=config.beam_size,
+        compute_type=config.compute_type,
+        cpu_threads=config.cpu_threads,
+        stt_workers=config.stt_workers,
+        vad_filter=config.vad_filter,
+        sentence_silence=config.sentence_silence,
+        chatterbox=config.chatterbox,
+        peer_python=config.peer_python,
+        scratch=scratch,
+    )
+
+
 async def run(config: Config) -> dict[str, Any]:
     """Benchmark every configured server one after the other; return the results document."""
     voice = find_voice(config.models, config.voice)
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="chatterbox-bench-") as scratch:
-        settings = Settings(
-            models=config.models,
-            voice=voice,
-            beam_size=config.beam_size,
-            compute_type=config.compute_type,
-            cpu_threads=config.cpu_threads,
-            stt_workers=config.stt_workers,
-            vad_filter=config.vad_filter,
-            sentence_silence=config.sentence_silence,
-            chatterbox=config.chatterbox,
-            peer_python=config.peer_python,
-            scratch=Path(scratch),
-        )
+        settings = settings_for(config, Path(scratch))
         servers: dict[str, dict[str, Any]] = {}
         for name in config.servers:
             servers[name] = await bench_server(config, settings, name)
