@@ -260,7 +260,7 @@ def loaded_goals(result: dict[str, Any]) -> list[dict[str, Any]]:
                 for stat in ("end_p50_ms", "end_max_ms"):
                     value, theirs = mine[stat], peer[stat]
                     met = None if value is None or theirs is None else value <= theirs
-                    goals.append(_goal(f"{where}: {stat} <= peer's ({theirs})", value, met))
+                    goals.append(_goal(f"{where}: {stat} <= peer's ({_ms(theirs)} ms)", value, met))
             describe_p95 = mine["describe_p95_ms"]
             goals.append(
                 _goal(

@@ -77,8 +77,8 @@ def test_goals_judge_one_and_two_busy_processes_and_describe() -> None:
     assert verdicts["end p50 <= 800 ms"] is True
     assert verdicts["end max <= 1500 ms"] is False
     assert verdicts["end p50 <= 0.5 x peer"] is True
-    assert verdicts["end_p50_ms <= peer's (2000.0)"] is True
-    assert verdicts["end_max_ms <= peer's (2100.0)"] is True
+    assert verdicts["end_p50_ms <= peer's (2,000 ms)"] is True
+    assert verdicts["end_max_ms <= peer's (2,100 ms)"] is True
     describes = [g["met"] for g in loaded_goals(document) if "Describe" in g["goal"]]
     assert describes == [True, False]
 
