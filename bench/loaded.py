@@ -26,7 +26,7 @@ import numpy as np
 from bench import measure
 from bench.busy import LOADS, Load, busy
 from bench.client import describe, synthesize
-from bench.report import mean_wer
+from bench.report import aligned, goal_lines, goal_record, mean_wer, percentile
 from bench.run import Config, machine, settings_for
 from bench.servers import CHATTERBOX, FASTER_WHISPER, PIPER, RunningServer, Settings
 from corpus import Clip
@@ -50,10 +50,8 @@ def model_dir(models: Path, name: str, scratch: Path) -> Path:
     target = scratch / "models" / name
     target.mkdir(parents=True, exist_ok=True)
     for link, points in (("stt", source), ("tts", models / "tts")):
-        path = target / link
-        if not path.is_symlink() or path.resolve() != points.resolve():
-            path.unlink(missing_ok=True)
-            path.symlink_to(points.resolve(), target_is_directory=True)
+        (target / link).unlink(missing_ok=True)  # (a model named twice)
+        (target / link).symlink_to(points.resolve(), target_is_directory=True)
     return target
 
 
@@ -192,10 +190,6 @@ PEER_SHARE = 0.5  # ... at most this share of the peer's p50
 DESCRIBE_LIMIT_MS = 50.0  # Describe p95, every model and load
 
 
-def _pct(values: Sequence[float], q: float) -> float | None:
-    return round(float(np.percentile(values, q)), 1) if values else None
-
-
 def level_metrics(level: dict[str, Any]) -> dict[str, dict[str, float | None]]:
     """Per server: end of speech -> transcript p50/p95/max, first answer audio, Describe, WER."""
     out: dict[str, dict[str, float | None]] = {}
@@ -205,23 +199,19 @@ def level_metrics(level: dict[str, Any]) -> dict[str, dict[str, float | None]]:
         paused = [r["speech_end_ms"] for r in records if r.get("pause")]
         answers = [r["answer_first_audio_ms"] for r in records if r.get("answer_first_audio_ms")]
         out[name] = {
-            "end_p50_ms": _pct(ends, 50),
-            "end_p95_ms": _pct(ends, 95),
+            "end_p50_ms": percentile(ends, 50),
+            "end_p95_ms": percentile(ends, 95),
             "end_max_ms": round(max(ends), 1) if ends else None,
-            "end_complete_p50_ms": _pct(complete, 50),
-            "end_paused_p50_ms": _pct(paused, 50),
-            "answer_p50_ms": _pct(answers, 50),
-            "describe_p95_ms": _pct(level["describe_ms"].get(name, []), 95),
+            "end_complete_p50_ms": percentile(complete, 50),
+            "end_paused_p50_ms": percentile(paused, 50),
+            "answer_p50_ms": percentile(answers, 50),
+            "describe_p95_ms": percentile(level["describe_ms"].get(name, []), 95),
             "wer": mean_wer(records),
         }
     decodes = level.get("speculative_decodes") or []
     out[CHATTERBOX]["decodes_mean"] = round(float(np.mean(decodes)), 2) if decodes else None
     out[CHATTERBOX]["decodes_max"] = float(max(decodes)) if decodes else None
     return out
-
-
-def _goal(text: str, value: float | None, met: bool | None) -> dict[str, Any]:
-    return {"goal": text, "value": value, "met": met}
 
 
 def loaded_goals(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -234,39 +224,27 @@ def loaded_goals(result: dict[str, Any]) -> list[dict[str, Any]]:
             where = f"{model}, {load['name']}"
             p50, top, peer_p50 = mine["end_p50_ms"], mine["end_max_ms"], peer["end_p50_ms"]
             if model == "base" and (load["busy"], load["nice"]) == (1, 0):
-                goals.append(
-                    _goal(
-                        f"{where}: end p50 <= {END_LIMIT_MS:g} ms",
-                        p50,
-                        None if p50 is None else p50 <= END_LIMIT_MS,
-                    )
-                )
-                goals.append(
-                    _goal(
-                        f"{where}: end max <= {END_MAX_MS:g} ms",
-                        top,
-                        None if top is None else top <= END_MAX_MS,
-                    )
-                )
                 share = None if p50 is None or not peer_p50 else round(p50 / peer_p50, 3)
-                goals.append(
-                    _goal(
-                        f"{where}: end p50 <= {PEER_SHARE:g} x peer",
-                        share,
-                        None if share is None else share <= PEER_SHARE,
-                    )
-                )
+                goals += [
+                    goal_record(f"{where}: end p50 <= {END_LIMIT_MS:g} ms", p50,
+                                p50 is not None and p50 <= END_LIMIT_MS),
+                    goal_record(f"{where}: end max <= {END_MAX_MS:g} ms", top,
+                                top is not None and top <= END_MAX_MS),
+                    goal_record(f"{where}: end p50 <= {PEER_SHARE:g} x peer", share,
+                                share is not None and share <= PEER_SHARE),
+                ]  # fmt: skip
             if (load["busy"], load["nice"]) == (2, 0):
                 for stat in ("end_p50_ms", "end_max_ms"):
                     value, theirs = mine[stat], peer[stat]
-                    met = None if value is None or theirs is None else value <= theirs
-                    goals.append(_goal(f"{where}: {stat} <= peer's ({_ms(theirs)} ms)", value, met))
+                    met = None if theirs is None else value is not None and value <= theirs
+                    text = f"{where}: {stat} <= peer's ({_ms(theirs)} ms)"
+                    goals.append(goal_record(text, value, met))
             describe_p95 = mine["describe_p95_ms"]
             goals.append(
-                _goal(
+                goal_record(
                     f"{where}: Describe p95 < {DESCRIBE_LIMIT_MS:g} ms",
                     describe_p95,
-                    None if describe_p95 is None else describe_p95 < DESCRIBE_LIMIT_MS,
+                    describe_p95 is not None and describe_p95 < DESCRIBE_LIMIT_MS,
                 )
             )
     return goals
@@ -318,13 +296,6 @@ def loaded_table(result: dict[str, Any]) -> str:
                         decodes,
                     )
                 )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["Busy box: end of speech -> transcript and first answer audio (ms), 1 client"]
-    lines += [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        for row in rows
-    ]
-    for goal in loaded_goals(result):
-        verdict = {True: "MET", False: "NOT MET", None: "n/a"}[goal["met"]]
-        lines.append(f"goal: {goal['goal']}: {goal['value']} {verdict}")
+    lines += [*aligned(rows), *goal_lines(loaded_goals(result))]
     return "\n".join(lines)

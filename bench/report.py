@@ -22,7 +22,8 @@ SHORT_PAUSE = 0.7  # s: Home Assistant's default silence; no pause shorter may c
 KINDS = ("hesitation", "afterthought")  # of pause: the words before it are no command, or one
 
 
-def _pct(values: Sequence[float], q: float) -> float | None:
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Return the ``q``th percentile of ``values`` to 0.01, None when there are none."""
     return round(float(np.percentile(values, q)), 2) if values else None
 
 
@@ -32,13 +33,13 @@ def _stt_metrics(result: dict[str, Any]) -> dict[str, float | None]:
     for clients, records in (result.get("stt") or {}).items():
         latencies = [r["latency_ms"] for r in records]
         silent = [r["latency_ms"] for r in records if r["trailing_silence"] >= TRAILING_SILENCE]
-        out[f"stt_p50_ms@{clients}"] = _pct(latencies, 50)
-        out[f"stt_p95_ms@{clients}"] = _pct(latencies, 95)
-        out[f"stt_silence_p50_ms@{clients}"] = _pct(silent, 50)
+        out[f"stt_p50_ms@{clients}"] = percentile(latencies, 50)
+        out[f"stt_p95_ms@{clients}"] = percentile(latencies, 95)
+        out[f"stt_silence_p50_ms@{clients}"] = percentile(silent, 50)
         out[f"stt_wer@{clients}"] = mean_wer(records)
         ended = [r for r in records if r["trailing_silence"] >= TRAILING_SILENCE]
         ends = [r["speech_end_ms"] for r in ended if r.get("speech_end_ms") is not None]
-        out[f"stt_end_p50_ms@{clients}"] = _pct(ends, 50)
+        out[f"stt_end_p50_ms@{clients}"] = percentile(ends, 50)
         out[f"stt_early_share@{clients}"] = (
             round(sum(bool(r.get("early")) for r in ended) / len(ended), 3) if ended else None
         )
@@ -47,7 +48,7 @@ def _stt_metrics(result: dict[str, Any]) -> dict[str, float | None]:
             r["answer_first_audio_ms"] for r in ended if r.get("answer_first_audio_ms") is not None
         ]
         if answered:
-            out[f"answer_first_audio_p50_ms@{clients}"] = _pct(answered, 50)
+            out[f"answer_first_audio_p50_ms@{clients}"] = percentile(answered, 50)
     one = (result.get("stt") or {}).get("1") or []
     if one:
         named = any(r.get("names") for r in one)
@@ -84,9 +85,9 @@ def server_metrics(result: dict[str, Any]) -> dict[str, float | None]:
         for clients, records in (levels or {}).items():
             first = [r["first_audio_ms"] for r in records]
             total = [r["total_ms"] for r in records]
-            out[f"tts_{mode}_first_p50_ms@{clients}"] = _pct(first, 50)
-            out[f"tts_{mode}_first_p95_ms@{clients}"] = _pct(first, 95)
-            out[f"tts_{mode}_total_p50_ms@{clients}"] = _pct(total, 50)
+            out[f"tts_{mode}_first_p50_ms@{clients}"] = percentile(first, 50)
+            out[f"tts_{mode}_first_p95_ms@{clients}"] = percentile(first, 95)
+            out[f"tts_{mode}_total_p50_ms@{clients}"] = percentile(total, 50)
         if levels is None:  # not supported: n/a
             for clients in tts.get(ONESHOT) or {}:
                 for kind in ("first_p50", "first_p95", "total_p50"):
@@ -95,10 +96,10 @@ def server_metrics(result: dict[str, Any]) -> dict[str, float | None]:
     out["describe_kb"] = (
         round(result["describe_bytes"] / 1024, 1) if "describe_bytes" in result else None
     )
-    out["describe_idle_p50_ms"] = _pct(describe.get("idle_ms", []), 50)
+    out["describe_idle_p50_ms"] = percentile(describe.get("idle_ms", []), 50)
     loaded = describe.get("loaded_ms", [])
-    out["describe_loaded_p50_ms"] = _pct(loaded, 50)
-    out["describe_loaded_p95_ms"] = _pct(loaded, 95)
+    out["describe_loaded_p50_ms"] = percentile(loaded, 50)
+    out["describe_loaded_p95_ms"] = percentile(loaded, 95)
     out["describe_loaded_max_ms"] = round(max(loaded), 2) if loaded else None
     return out
 
@@ -251,8 +252,8 @@ def failover(raw: dict[str, Any] | None) -> dict[str, Any] | None:
             paired = [r for r in timed if normal.get(r[key], {}).get(value) is not None]
             summary: dict[str, Any] = {
                 "n": len(records),
-                "p50_ms": _pct([r[value] for r in timed], 50),
-                "adds_ms": _pct([r[value] - normal[r[key]][value] for r in paired], 50),
+                "p50_ms": percentile([r[value] for r in timed], 50),
+                "adds_ms": percentile([r[value] - normal[r[key]][value] for r in paired], 50),
                 "by_next": [sum(bool(r.get("answered_by")) for r in records), len(records)],
             }
             if kind == "stt":
@@ -292,7 +293,8 @@ GOALS = (
 )  # fmt: skip
 
 
-def _goal(goal: str, value: float | None, met: bool | None) -> dict[str, Any]:
+def goal_record(goal: str, value: float | None, met: bool | None) -> dict[str, Any]:
+    """Return one goal's record; with no ``value`` it is neither met nor missed."""
     return {"goal": goal, "value": value, "met": None if value is None else met}
 
 
@@ -313,7 +315,7 @@ def goals(
     kinds = ((cut or {}).get("short_pause_by_kind") or {}).items()
     by_kind = "".join(f", {kind} {n}/{of}" for kind, (n, of) in kinds if of)
     out = [
-        _goal(
+        goal_record(
             f"No cut at the default sensitivity on paused commands with a pause < {SHORT_PAUSE:g} "
             f"s (cut {short[0]}/{short[1]}{by_kind})",
             short[0] if short[1] else None,
@@ -323,7 +325,7 @@ def goals(
     for metric, label in (("stt_wer_no_names@1", "no names"), ("stt_wer_names@1", "names")):
         value, theirs = mine.get(metric), peer_values.get((metric, FASTER_WHISPER))
         out.append(
-            _goal(
+            goal_record(
                 f"STT WER on complete commands with {label} sent at most {FASTER_WHISPER}'s "
                 f"({_fmt(theirs)})",
                 value,
@@ -332,7 +334,7 @@ def goals(
         )
     end = mine.get("stt_end_p50_ms@1")
     out.append(
-        _goal(
+        goal_record(
             f"STT end of speech -> transcript p50 <= {END_LIMIT_MS:g} ms",
             end,
             end is not None and end <= END_LIMIT_MS,
@@ -340,7 +342,7 @@ def goals(
     )
     early = mine.get("stt_early_share@1")
     out.append(
-        _goal(
+        goal_record(
             f"STT transcript before AudioStop on >= {EARLY_SHARE:g} of complete commands",
             early,
             early is not None and early >= EARLY_SHARE,
@@ -348,10 +350,12 @@ def goals(
     )
     for metric, peer, limit, label in GOALS:
         ratio = found.get((metric, peer))
-        out.append(_goal(f"{label}: ratio <= {limit}", ratio, ratio is not None and ratio <= limit))
+        out.append(
+            goal_record(f"{label}: ratio <= {limit}", ratio, ratio is not None and ratio <= limit)
+        )
     worst = mine.get("describe_loaded_p95_ms")
     out.append(
-        _goal(
+        goal_record(
             f"Describe p95 under load (4 STT + 4 TTS) < {DESCRIBE_LIMIT_MS:g} ms",
             worst,
             worst is not None and worst < DESCRIBE_LIMIT_MS,
@@ -375,7 +379,7 @@ def _failover_goal(failed_over: dict[str, Any] | None) -> dict[str, Any]:
         f", same transcripts {sum(s[0] for s in same)}/{sum(s[1] for s in same)}" if same else ""
     )
     worst = round(max(adds), 2) if adds else None
-    return _goal(
+    return goal_record(
         f"A failover (preferred down, stalling, killed) adds < {FAILOVER_LIMIT_MS:g} ms to end "
         f"of speech -> transcript and TTS first audio p50{texts}",
         worst,
@@ -429,7 +433,8 @@ def header(document: dict[str, Any]) -> list[str]:
     ]
 
 
-def _aligned(rows: Sequence[tuple[str, ...]]) -> list[str]:
+def aligned(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    """Return ``rows`` (the first the header) as columns, a rule under the header."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
@@ -473,7 +478,7 @@ def speech_table(document: dict[str, Any]) -> list[str]:
                 _fmt(values.get("stt_paused_wer@1")),
             )
         )
-    lines = _aligned(rows)
+    lines = aligned(rows)
     for name, found in cut.items():
         for c in found["clips"]:
             what = f"{c['kind'] or 'paused'}, pause {c['pause']:g} s" if c["pause"] else c["set"]
@@ -514,11 +519,20 @@ def failover_table(document: dict[str, Any]) -> list[str]:
             )
         )
     return [
-        *_aligned(rows),
+        *aligned(rows),
         "each request through a fresh server list; stalling: accepts and reads, never answers; "
         "killed: a second Chatterbox SIGKILLed once half the speech went to it; adds: p50 of the "
         "difference to Chatterbox alone on the same clip (TTS: the same round)",
         "",
+    ]
+
+
+def goal_lines(goals: Sequence[dict[str, Any]]) -> list[str]:
+    """Return one line per goal: its verdict, what it asks and the value measured."""
+    verdicts = {True: "MET", False: "NOT MET", None: "n/a"}
+    return [
+        f"{verdicts[goal['met']]:8} {goal['goal']} (measured {_fmt(goal['value'])})"
+        for goal in goals
     ]
 
 
@@ -529,11 +543,9 @@ def table(document: dict[str, Any]) -> str:
         (c["metric"], _fmt(c["chatterbox"]), c["peer"], _fmt(c["peer_value"]), _fmt(c["ratio"]))
         for c in document["comparisons"]
     ]
-    lines = [*header(document), *_aligned(rows), "", *speech_table(document), ""]
+    lines = [*header(document), *aligned(rows), "", *speech_table(document), ""]
     lines += failover_table(document)
-    for goal in document["goals"]:
-        verdict = {True: "MET", False: "NOT MET", None: "n/a"}[goal["met"]]
-        lines.append(f"{verdict:8} {goal['goal']} (measured {_fmt(goal['value'])})")
+    lines += goal_lines(document["goals"])
     agree = document.get("transcripts_agree")
     if agree:
         lines.append(f"same transcript as {FASTER_WHISPER} (1 client): {agree[0]}/{agree[1]} clips")

@@ -368,7 +368,6 @@ def settings_for(config: Config, scratch: Path) -> Settings:
 
 async def run(config: Config) -> dict[str, Any]:
     """Benchmark every configured server one after the other; return the results document."""
-    voice = find_voice(config.models, config.voice)
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="chatterbox-bench-") as scratch:
         settings = settings_for(config, Path(scratch))
@@ -391,7 +390,7 @@ async def run(config: Config) -> dict[str, Any]:
         "split": config.split,
         "sensitivities": list(config.sensitivities),
         "models": str(config.models),
-        "voice": str(voice),
+        "voice": str(settings.voice),
         "clips": [clip.id for clip in config.clips],
         "paused_clips": [clip.id for clip in config.paused],
         "clients": list(config.clients),
