@@ -19,6 +19,7 @@ import pytest
 
 from bench.busy import Load, busy
 from bench.client import describe, transcribe
+from bench.report import TRAILING_SILENCE
 from corpus import Clip, corpus
 from tests.server.conftest import record
 from tests.support.server import ServerProcess
@@ -29,7 +30,11 @@ DESCRIBE_SHARE = 0.2  # a Describe while loaded: at most this share of an idle t
 
 
 def _commands() -> list[Clip]:
-    ended = [clip for clip in corpus(split="test", paused=False) if clip.trailing_silence >= 0.8]
+    ended = [
+        clip
+        for clip in corpus(split="test", paused=False)
+        if clip.trailing_silence >= TRAILING_SILENCE
+    ]
     return ended[:COMMANDS]
 
 
